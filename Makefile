@@ -1,0 +1,50 @@
+# Console: `make run` serves everything on embedded defaults; `make test` installs and tests.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The first Python >= 3.11 on PATH.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& { echo $$p; break; }; done)
+
+MOCK_IDP := .tools/npm/node_modules/oauth2-mock-server
+
+.PHONY: run test test-sqlite test-postgres lint bench clean tools
+
+$(STAMP):
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (none found on PATH)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP)  ## the whole console on embedded defaults at http://127.0.0.1:8000
+	$(BIN)/console run
+
+test: test-sqlite test-postgres  ## the suite on SQLite, then on PostgreSQL
+
+# The interoperability tests sign in against an identity provider we did not write (npm's
+# oauth2-mock-server); without npm they are skipped with the reason.
+tools:
+	@if command -v npm >/dev/null && [ ! -d $(MOCK_IDP) ]; then \
+		npm install --prefix .tools/npm --no-save --no-audit --no-fund oauth2-mock-server@8.2.3 \
+		|| echo "npm install failed: the interop tests will be skipped"; fi
+
+test-sqlite: $(STAMP) tools
+	CONSOLE_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
+
+# Skipped with a visible reason when no PostgreSQL answers (CI sets
+# CONSOLE_TEST_REQUIRE_POSTGRES=1 so that is a failure there).
+test-postgres: $(STAMP) tools
+	CONSOLE_TEST_DATABASE=postgres $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src workers tests migrations bench
+	$(BIN)/ruff format --check src workers tests migrations bench
+
+bench: $(STAMP)  ## API throughput/latency on PostgreSQL; prints JSON
+	$(BIN)/python bench/api.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Flet dashboard, mounted inside the FastAPI app."""

@@ -1,0 +1,97 @@
+"""The dashboard's way to the API: an httpx client that carries the session's cookie, so the API
+and the dashboard cannot disagree about who may do what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """A problem+json answer from the API, ready to show in a snackbar."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        self.request_id: str | None = problem.get("request_id")
+        super().__init__(self.message)
+
+    @property
+    def problem_slug(self) -> str:
+        return str(self.problem.get("type", "")).rsplit("/", 1)[-1]
+
+    @property
+    def message(self) -> str:
+        return str(self.problem.get("detail") or self.problem.get("title") or "Request failed")
+
+
+class APIClient:
+    """Talks to /api/v1 as the signed-in user (cookie) from the console's own origin."""
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        base_url: str,
+        origin: str,
+        session_cookie: str,
+        binding_cookie: str,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            base_url=base_url,
+            headers={"Origin": origin, "Accept": "application/json"},
+            timeout=httpx.Timeout(15.0),
+            follow_redirects=False,
+        )
+        self._session_cookie = session_cookie
+        self._binding_cookie = binding_cookie
+        self._cookies: dict[str, str] = {}
+
+    def use_session(self, value: str | None) -> None:
+        self._set(self._session_cookie, value)
+
+    def use_binding(self, value: str | None) -> None:
+        self._set(self._binding_cookie, value)
+
+    @property
+    def has_session(self) -> bool:
+        return self._session_cookie in self._cookies
+
+    def _set(self, name: str, value: str | None) -> None:
+        if value:
+            self._cookies[name] = value
+        else:
+            self._cookies.pop(name, None)
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """JSON of a 2xx answer (None for 204); ApiError for a problem."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self._cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
+        response = await self._http.request(method, path, headers=headers, **kwargs)
+        if response.status_code == 204:
+            return None
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {"title": f"Unexpected answer ({response.status_code})"}
+        if response.is_success:
+            return payload
+        raise ApiError(response.status_code, payload if isinstance(payload, dict) else {})
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("POST", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("DELETE", path, **kwargs)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

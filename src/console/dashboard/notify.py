@@ -1,0 +1,79 @@
+"""Snackbars, and the wrapper that keeps tracebacks out of the browser."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import flet as ft
+import structlog
+
+from console.dashboard.api_client import ApiError
+
+log = structlog.get_logger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def snack(page: ft.Page, message: str, *, error: bool = False) -> None:
+    page.show_dialog(
+        ft.SnackBar(
+            content=ft.Text(message, color=ft.Colors.ON_ERROR if error else None),
+            bgcolor=ft.Colors.ERROR if error else None,
+            show_close_icon=True,
+            duration=ft.Duration(seconds=6 if error else 3),
+        )
+    )
+
+
+def problem_text(error: ApiError) -> str:
+    ref = f" (request {error.request_id[:12]})" if error.request_id else ""
+    return f"{error.message}{ref}"
+
+
+def safe(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | None]]:
+    """Run a dashboard handler; API problems become an error snackbar, anything unexpected is
+    logged with a reference the user can quote — never a traceback on screen."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return await handler(*args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except ApiError as exc:
+            if exc.status == 401:
+                from console.dashboard.events import signed_out
+
+                await signed_out(ft.context.page, "Your session has ended; sign in again.")
+                return None
+            if exc.problem_slug == "sign-in-required" and exc.problem.get("tenant"):
+                from console.dashboard.state import get_session_state
+
+                page = ft.context.page
+                snack(page, exc.message)
+                await get_session_state(page).router.go(f"/t/{exc.problem['tenant']}/sign-in")
+                return None
+            snack(ft.context.page, problem_text(exc), error=True)
+        except Exception:
+            ref = uuid.uuid4().hex[:12]
+            log.exception("dashboard_handler_failed", ref=ref, handler=handler.__qualname__)
+            snack(
+                ft.context.page, f"Something went wrong on our side (reference {ref}).", error=True
+            )
+        return None
+
+    return wrapper
+
+
+def safe_call(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """`safe` for event callbacks whose argument we ignore."""
+    wrapped = safe(handler)
+
+    async def call(*args: Any) -> Any:
+        return await wrapped(*args)
+
+    return call

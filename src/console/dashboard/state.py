@@ -1,0 +1,67 @@
+"""Per-Flet-session state: the API client, who is signed in, the current tenant, live tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import flet as ft
+import structlog
+
+from console.dashboard.api_client import APIClient
+from console.dashboard.handoff import Handoff
+from console.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class SessionState:
+    api: APIClient
+    settings: Settings
+    handoff: Handoff
+    router: Any = None
+    user: dict[str, Any] | None = None
+    tenants: list[dict[str, Any]] = field(default_factory=list)
+    tenant: dict[str, Any] | None = None
+    signin_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    session_topic: str | None = None
+    tasks: set[Future[Any]] = field(default_factory=set)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user is not None
+
+    def tenant_by_slug(self, slug: str) -> dict[str, Any] | None:
+        return next((t for t in self.tenants if t["slug"] == slug), None)
+
+    def forget_user(self) -> None:
+        self.user = None
+        self.tenants = []
+        self.tenant = None
+        self.api.use_session(None)
+
+
+def attach_session_state(page: ft.Page, state: SessionState) -> None:
+    page.data = state
+
+
+def get_session_state(page: ft.Page) -> SessionState:
+    state = page.data
+    if not isinstance(state, SessionState):
+        raise RuntimeError("dashboard session state missing")
+    return state
+
+
+async def clear_session_state(page: ft.Page) -> None:
+    """The one teardown path: cancel what is still running and close the API client."""
+    state = page.data
+    if not isinstance(state, SessionState):
+        return
+    for task in list(state.tasks):
+        task.cancel()
+    state.tasks.clear()
+    page.data = None
+    await state.api.aclose()

@@ -1,0 +1,1 @@
+"""Users, identities, server-side sessions and API tokens."""

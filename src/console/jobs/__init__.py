@@ -1,0 +1,1 @@
+"""Long-running jobs: the row is the truth."""

@@ -1,0 +1,1 @@
+"""Operator views of all tenants."""

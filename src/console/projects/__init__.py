@@ -1,0 +1,1 @@
+"""Projects: what tenant admins manage."""

@@ -1,0 +1,1 @@
+"""Tenants, memberships, roles, invitations; the tenant-scope dependency."""

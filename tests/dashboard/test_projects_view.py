@@ -1,0 +1,160 @@
+"""The projects screen: role-aware actions, creating through the dialog, search (in-process
+sessions; every change goes through the session's APIClient to the real API)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+
+from tests.dashboard.conftest import cookies, remove_membership
+from tests.dashboard.harness import InProcessBrowser
+from tests.factories import Factory
+
+pytestmark = pytest.mark.anyio
+
+
+async def open_projects(app: FastAPI, factory: Factory, tabs, role: str) -> InProcessBrowser:
+    tenant = await factory.tenant(name="Acme Widgets")
+    actor = await factory.actor(tenant, role)
+    await factory.project(tenant, key="WEB", name="Website")
+    return await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, actor))
+
+
+@pytest.mark.parametrize(
+    ("role", "can_create"), [("viewer", False), ("member", True), ("admin", True)]
+)
+async def test_new_project_is_offered_to_members_not_viewers(
+    app: FastAPI, factory: Factory, tabs, role: str, can_create: bool
+):
+    tab = await open_projects(app, factory, tabs, role)
+
+    assert tab.table()[0][:2] == ["WEB", "Website"]
+    assert bool(tab.find_all("FilledButton", text="New project")) is can_create
+
+
+async def test_creating_a_project_through_the_dialog_adds_it(app: FastAPI, factory: Factory, tabs):
+    tab = await open_projects(app, factory, tabs, "member")
+
+    await tab.click("New project")
+    dialog = tab.find("AlertDialog", text="New project")
+    assert dialog["modal"] is True
+    await tab.fill("Key", "api")
+    await tab.fill("Name", "Public API")
+    await tab.fill("Description", "The REST API")
+    await tab.click("Create")
+
+    assert not tab.find_all("AlertDialog")
+    assert "Created API." in tab.snackbars()
+    assert [row[:2] for row in tab.table()] == [["API", "Public API"], ["WEB", "Website"]]
+    assert tab.has_text("2 projects")
+
+
+async def test_a_duplicate_key_is_a_field_error_not_a_traceback(
+    app: FastAPI, factory: Factory, tabs
+):
+    tab = await open_projects(app, factory, tabs, "member")
+
+    await tab.click("New project")
+    await tab.fill("Key", "WEB")
+    await tab.fill("Name", "Second website")
+    await tab.click("Create")
+
+    key = tab.find("TextField", label="Key")
+    assert key["error"] == "A project with key WEB already exists in this tenant."
+    assert tab.find("AlertDialog", text="New project")  # still open, to fix the key
+    assert tab.snackbars() == []
+    assert tab.crashes == []
+    assert "Traceback" not in tab.everything_sent()
+    assert [row[:2] for row in tab.table()] == [["WEB", "Website"]]
+
+    await tab.fill("Key", "WEB2")
+    await tab.click("Create")
+    assert not tab.find_all("AlertDialog")
+    assert [row[0] for row in tab.table()] == ["WEB2", "WEB"]
+
+
+async def test_invalid_input_marks_the_fields(app: FastAPI, factory: Factory, tabs):
+    tab = await open_projects(app, factory, tabs, "member")
+
+    await tab.click("New project")
+    await tab.click("Create")  # nothing filled in
+
+    assert tab.find("TextField", label="Key").get("error")
+    assert tab.find("TextField", label="Name").get("error")
+    assert tab.crashes == []
+
+
+async def test_cancel_closes_the_dialog_without_creating(app: FastAPI, factory: Factory, tabs):
+    tab = await open_projects(app, factory, tabs, "member")
+
+    await tab.click("New project")
+    await tab.fill("Key", "NOPE")
+    await tab.click("Cancel")
+
+    assert not tab.find_all("AlertDialog")
+    assert [row[0] for row in tab.table()] == ["WEB"]
+
+
+async def test_cancel_after_an_error_closes_the_dialog_not_the_error(
+    app: FastAPI, factory: Factory, tabs
+):
+    tenant = await factory.tenant()
+    member = await factory.actor(tenant, "member")
+    tab = await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, member))
+    await tab.click("New project")
+    await tab.fill("Key", "API")
+    await tab.fill("Name", "Public API")
+    await remove_membership(factory, member.id)  # the API now refuses: a problem, no field
+    await tab.click("Create")
+    [error] = tab.snackbars()
+    assert error.startswith(f"No tenant '{tenant.slug}' that you belong to. (request "), error
+
+    await tab.click("Cancel")
+
+    assert not tab.find_all("AlertDialog")
+    assert tab.snackbars() == [error]
+
+
+async def test_search_filters_and_is_in_the_route(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    member = await factory.actor(tenant, "member")
+    await factory.project(tenant, key="TJ", name="Tom & Jerry")
+    await factory.project(tenant, key="TS", name="Tom Sawyer")
+    await factory.project(tenant, key="HF", name="Huckleberry Finn")
+    tab = await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, member))
+
+    await tab.fill("Search projects", "Tom & J")
+    await tab.submit("Search projects")
+
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects?q=Tom+%26+J"
+    assert [row[1] for row in tab.table()] == ["Tom & Jerry"]
+    assert tab.find("TextField", label="Search projects")["value"] == "Tom & J"
+
+    await tab.fill("Search projects", "")
+    await tab.submit("Search projects")
+
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects"
+    assert len(tab.table()) == 3
+
+
+async def test_a_search_deep_link_opens_filtered(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    member = await factory.actor(tenant, "member")
+    await factory.project(tenant, key="TS", name="Tom Sawyer")
+    await factory.project(tenant, key="HF", name="Huckleberry Finn")
+
+    tab = await tabs().open(f"/t/{tenant.slug}/projects?q=huck", cookies(app, member))
+
+    assert [row[1] for row in tab.table()] == ["Huckleberry Finn"]
+    assert tab.find("TextField", label="Search projects")["value"] == "huck"
+
+
+async def test_search_with_no_match_says_so(app: FastAPI, factory: Factory, tabs):
+    tab = await open_projects(app, factory, tabs, "viewer")
+
+    await tab.fill("Search projects", "zzz")
+    await tab.submit("Search projects")
+
+    assert tab.table() == []
+    assert tab.has_text("No projects match “zzz”.")
+    assert not tab.has_text("0 projects")

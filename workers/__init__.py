@@ -1,0 +1,1 @@
+"""Celery workers: the app configured from the console's Settings, the job runtime and tasks."""
