@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -40,26 +41,33 @@ def pytest_report_header() -> str:
     return f"console test database backend: {BACKEND}"
 
 
-@pytest.fixture(scope="session")
-async def test_database(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[DatabaseUnderTest]:
-    """One database per test session, built by `alembic upgrade head`."""
+@asynccontextmanager
+async def fresh_database(folder: Path, name_hint: str = "s") -> AsyncIterator[DatabaseUnderTest]:
+    """A new database built by `alembic upgrade head` on the chosen backend, dropped after."""
     if BACKEND == "postgres":
         reason = await postgres_reachable()
         if reason:
             if REQUIRE_POSTGRES:
                 pytest.fail(reason)
             pytest.skip(reason)
-        db = await create_postgres("s")
+        db = await create_postgres(name_hint)
         try:
             await migrate_to_head(db)
             yield db
         finally:
             await drop_postgres(db)
     else:
-        db = create_sqlite(tmp_path_factory.mktemp("db"))
+        db = create_sqlite(folder)
         await migrate_to_head(db)
+        yield db
+
+
+@pytest.fixture(scope="session")
+async def test_database(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[DatabaseUnderTest]:
+    """One database per test session."""
+    async with fresh_database(tmp_path_factory.mktemp("db")) as db:
         yield db
 
 
@@ -68,6 +76,7 @@ def make_settings(db: DatabaseUnderTest, tmp: Path, **overrides: object) -> Sett
         "database_url": db.app_url,
         "migrations_database_url": db.owner_url,
         "broker_url": f"filesystem://{tmp / 'broker'}",
+        "files_dir": tmp / "files",
         "public_base_url": ORIGIN,
         "seed_demo": False,
         "log_level": "WARNING",

@@ -5,12 +5,13 @@ every response's status code, content type, headers and body are the documented 
 from __future__ import annotations
 
 import asyncio
+import uuid
 import zlib
 from collections import Counter
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import flet.fastapi as flet_fastapi
@@ -32,6 +33,8 @@ from sqlalchemy import select
 from console.app import create_app
 from console.db import Database
 from console.identity.models import IdentityProvider, UserSession
+from console.jobs.files import atomic_write, export_path, upload_path
+from console.jobs.links import download_signer, upload_signer
 from console.kit.crypto import hash_token, new_secret
 from tests.backends import (
     DatabaseUnderTest,
@@ -43,6 +46,7 @@ from tests.backends import (
 )
 from tests.conftest import BACKEND, ORIGIN, REQUIRE_POSTGRES, make_settings
 from tests.factories import Factory
+from tests.jobs.fakes import RecordingDispatcher, make_job
 from tests.network import InProcessNetwork
 
 T = TypeVar("T")
@@ -78,6 +82,9 @@ class Seeded:
     # of its own, so deleting cannot starve the other operations of rows to work on.
     pools: dict[str, list[str]]
     doomed: dict[str, list[str]]
+    tenant_id: uuid.UUID
+    admin_id: uuid.UUID
+    export_job: uuid.UUID  # a succeeded export (its file is written once the app's dirs exist)
 
 
 async def _seed(url: str) -> Seeded:
@@ -100,6 +107,19 @@ async def _seed(url: str) -> Seeded:
         operator = await make.user(operator=True)
         # Other browser sessions of the admin's, theirs to list and revoke.
         sessions = [await make.cookie(admin.user) for _ in range(3)]
+        # Jobs to cancel (queued), retry (failed, cancelled), download (the export).
+        jobs = [
+            await make_job(database, tenant.id, status=status, created_by=admin.id)
+            for status in ("queued", "queued", "queued", "running", "failed", "cancelled")
+        ]
+        export = await make_job(
+            database,
+            tenant.id,
+            kind="export",
+            status="succeeded",
+            result={"filename": "projects.csv", "rows": 1},
+        )
+        other_job = await make_job(database, other.id, status="failed")
         async with database.system_session() as s:
             # The tenant signs in through the app's development provider (a public client).
             s.add(IdentityProvider(tenant_id=tenant.id, issuer=DEV_ISSUER, client_id="console-dev"))
@@ -129,8 +149,12 @@ async def _seed(url: str) -> Seeded:
                 # Only the other tenant: suspending the one under test would lock the run out.
                 "tenant_id": ids(other),
                 "session_id": session_ids,
+                "job_id": ids(*jobs, export, other_job),
             },
             doomed={"project_id": ids(*doomed_projects), "user_id": ids(*doomed_members)},
+            tenant_id=tenant.id,
+            admin_id=admin.id,
+            export_job=export.id,
         )
     finally:
         await database.dispose()
@@ -174,7 +198,9 @@ def api_app(
     own event-loop thread, where this app's engine then opens all of its connections."""
     network = InProcessNetwork()
     app = create_app(
-        make_settings(api_database, tmp_path_factory.mktemp("openapi-app")), oidc_transport=network
+        make_settings(api_database, tmp_path_factory.mktemp("openapi-app")),
+        oidc_transport=network,
+        job_dispatcher=RecordingDispatcher(),
     )
     network.serve(ORIGIN, app)  # sign-in reaches the app's development provider in-process
     with pytest.MonkeyPatch.context() as patch:
@@ -216,6 +242,44 @@ def with_edge_value(context: Any, value: Any) -> st.SearchStrategy[Any]:
     return st.tuples(st.integers(0, 3), st.sampled_from(names), st.integers(0, 1)).map(swap)
 
 
+def job_files(app: FastAPI, seeded: Seeded) -> dict[str, list[Any]]:
+    """The export's file, uploads ready to import, and the signed values the fuzzer cannot
+    forge (an upload link, a download link): dictionaries for the operations that need them."""
+    settings = app.state.settings
+    secret = settings.secret_key.get_secret_value()
+    with atomic_write(export_path(settings, seeded.tenant_id, seeded.export_job)) as handle:
+        handle.write("key,name\r\nP1,One\r\n")
+    uploaded = [uuid.uuid4() for _ in range(2)]
+    for upload_id in uploaded:
+        path = upload_path(settings, seeded.tenant_id, upload_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"key,name\r\nP1,One\r\n")
+    expires = int(datetime.now(UTC).timestamp()) + 3600
+    put_id = uuid.uuid4()
+    token = upload_signer(secret).dumps(
+        {
+            "t": str(seeded.tenant_id),
+            "u": str(seeded.admin_id),
+            "i": str(put_id),
+            "m": settings.upload_max_bytes,
+            "e": expires,
+            "f": "fuzz.csv",
+        }
+    )
+    signature = download_signer(secret).sign(
+        seeded.tenant_id, seeded.export_job, "export", seeded.admin_id, expires
+    )
+    return {
+        "upload_ids": [str(u) for u in uploaded],
+        "put_upload_id": [str(put_id)],
+        "upload_token": [token],
+        "download_job": [str(seeded.export_job)],
+        "download_file": ["export"],
+        "download_expires": [expires],
+        "download_signature": [signature],
+    }
+
+
 @pytest.fixture(scope="module")
 def api_schema(api_app: FastAPI, seeded: Seeded) -> schemathesis.BaseSchema:
     # The admin also browses from the console's page: sign-in needs its binding cookie and Origin.
@@ -232,6 +296,8 @@ def api_schema(api_app: FastAPI, seeded: Seeded) -> schemathesis.BaseSchema:
     def bind(dictionary: str) -> dict[str, Any]:
         return {"dictionary": dictionary, "probability": 0.8}
 
+    signed = job_files(api_app, seeded)
+
     config = SchemathesisConfig.from_dict(
         {
             "seed": 20_240_601,
@@ -241,14 +307,32 @@ def api_schema(api_app: FastAPI, seeded: Seeded) -> schemathesis.BaseSchema:
                 **{name: {"values": values} for name, values in seeded.pools.items()},
                 **{f"doomed_{name}": {"values": vs} for name, vs in seeded.doomed.items()},
                 "if_match": {"values": ['"1"', '"2"', '"3"', "*"]},
+                **{name: {"values": values} for name, values in signed.items()},
             },
             "parameters": {
                 **{f"path.{name}": bind(name) for name in seeded.pools},
                 "header.if-match": bind("if_match"),
+                "body.upload_id": bind("upload_ids"),
             },
             "operations": [
                 {"exclude-path-regex": "/platform/", "headers": as_admin},
                 {"include-path-regex": "/platform/", "headers": as_operator},
+                {
+                    "include-path-regex": "/download$",
+                    "parameters": {
+                        "path.job_id": bind("download_job"),
+                        "query.file": bind("download_file"),
+                        "query.expires": bind("download_expires"),
+                        "query.signature": bind("download_signature"),
+                    },
+                },
+                {
+                    "include-path-regex": "^/api/v1/uploads/",
+                    "parameters": {
+                        "path.upload_id": bind("put_upload_id"),
+                        "query.token": bind("upload_token"),
+                    },
+                },
                 {
                     "include-method": "DELETE",
                     "parameters": {

@@ -30,6 +30,10 @@ from console.app import create_app
 from console.audit.models import AuditEvent
 from console.identity import service as identity_service
 from console.identity.models import ApiToken, IdentityProvider, User, UserSession
+from console.jobs import service as job_service
+from console.jobs.files import upload_path
+from console.jobs.links import download_signer, upload_signer
+from console.jobs.models import Job
 from console.kit.crypto import new_secret
 from console.projects.models import Project
 from console.settings import Settings
@@ -37,6 +41,8 @@ from console.tenancy.models import Invitation, Membership, Tenant
 from tests.conftest import ORIGIN, as_cookie, as_token
 from tests.factories import Actor, Factory, unique
 from tests.identity.browser import Browser, query_of
+from tests.jobs.conftest import dispatcher_of
+from tests.jobs.fakes import RecordingDispatcher, finished_export, make_job
 
 pytestmark = pytest.mark.anyio
 
@@ -84,6 +90,8 @@ TENANT_VIEWER = "tenant:viewer"
 TENANT_MEMBER = "tenant:member"
 TENANT_ADMIN = "tenant:admin"
 OPERATOR = "operator"
+# Authorized by a signed token in the URL alone (whoever presents it; cookies are not read).
+SIGNED = "signed"
 
 API = "/api/v1"
 T = API + "/tenants/{tenant}"
@@ -92,6 +100,9 @@ AUTH = API + "/auth"
 SIGN_IN = ("POST", AUTH + "/sign-in")
 SIGN_OUT = ("POST", AUTH + "/sign-out")
 CALLBACK = ("GET", DASHBOARD + "/oauth_callback")
+JOB = T + "/jobs/{job_id}"
+IMPORTS = ("POST", T + "/jobs/imports")
+PUT_UPLOAD = ("PUT", API + "/uploads/{upload_id}")
 # The session app's own development provider (its public origin is ORIGIN).
 DEV_ISSUER = ORIGIN + DEV_IDP
 
@@ -129,6 +140,18 @@ POLICY: dict[Route, str] = {
     ("POST", T + "/projects/{project_id}/archive"): TENANT_MEMBER,
     ("POST", T + "/projects/{project_id}/restore"): TENANT_MEMBER,
     ("DELETE", T + "/projects/{project_id}"): TENANT_ADMIN,
+    ("GET", T + "/jobs"): TENANT_VIEWER,
+    ("POST", T + "/jobs/exports"): TENANT_MEMBER,
+    IMPORTS: TENANT_MEMBER,
+    ("GET", JOB): TENANT_VIEWER,
+    # Members cancel the jobs they started (each call's job is the caller's); admins any.
+    ("POST", JOB + "/cancel"): TENANT_MEMBER,
+    ("POST", JOB + "/retry"): TENANT_MEMBER,
+    ("POST", JOB + "/download-link"): TENANT_VIEWER,
+    # Membership AND a link signed for the caller (each call gets one).
+    ("GET", JOB + "/download"): TENANT_VIEWER,
+    ("POST", T + "/uploads"): TENANT_MEMBER,
+    PUT_UPLOAD: SIGNED,
     ("GET", T + "/audit"): TENANT_ADMIN,
     ("GET", T + "/identity-provider"): TENANT_ADMIN,
     ("PUT", T + "/identity-provider"): TENANT_ADMIN,
@@ -153,6 +176,9 @@ BODIES: dict[Route, Callable[[], dict[str, Any]]] = {
     ("POST", T + "/api-tokens"): lambda: {"name": "matrix", "role": "viewer"},
     ("POST", T + "/projects"): lambda: {"key": unique("M"), "name": "Matrix project"},
     ("PATCH", T + "/projects/{project_id}"): lambda: {"name": "Renamed by the matrix"},
+    ("POST", T + "/jobs/exports"): lambda: {"status": "active"},
+    ("POST", T + "/uploads"): lambda: {"filename": "matrix.csv", "size": 100},
+    PUT_UPLOAD: lambda: {"key": "M1", "name": "uploaded by the matrix"},
     ("POST", PLATFORM): lambda: {
         "slug": unique("m"),
         "name": "Matrix tenant",
@@ -224,6 +250,8 @@ RANK = {"viewer": 0, "member": 1, "admin": 2}
 def expected_status(policy: str, caller: Caller, success: int) -> int:
     if policy == PUBLIC:
         return 200
+    if policy == SIGNED:
+        return success
     if not caller.signed_in:
         return 401
     if policy == USER:
@@ -234,6 +262,13 @@ def expected_status(policy: str, caller: Caller, success: int) -> int:
         return 404  # another tenant's resource, or an operator who is not a member: no such tenant
     allowed = RANK[caller.role_in_a] >= RANK[policy.removeprefix("tenant:")]
     return success if allowed else 403
+
+
+@pytest.fixture(scope="module", autouse=True)
+def recorded_jobs(app: FastAPI) -> Any:
+    """Jobs the matrix creates ring a recorder, not a broker."""
+    with dispatcher_of(app, RecordingDispatcher()):
+        yield
 
 
 @dataclass
@@ -291,6 +326,7 @@ async def world(app: FastAPI, factory: Factory) -> World:
                 headers=as_token(actor),
             )
             assert configured.status_code == 200, configured.text
+            await make_job(factory.db, tenant.id, status="failed", created_by=actor.id)
     return World(a=a, b=b, a_admin=admin, headers=headers, users=users)
 
 
@@ -302,6 +338,7 @@ class Fresh:
     headers: dict[str, str]
     cookies: dict[str, str] = field(default_factory=dict)  # added to the caller's
     query: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None  # replaces BODIES' for this call
     session: str | None = None  # replaces a cookie caller's session cookie
 
 
@@ -358,6 +395,14 @@ async def fresh_targets(
         elif name == "token_id":
             token, _ = await factory.api_token(world.a, world.a_admin.user, "viewer")
             params[name] = str(token.id)
+        elif name == "job_id":
+            params[name] = await fresh_job(app, factory, world, route, user or world.a_admin.user)
+            if path.endswith("/download"):
+                fresh.query = signed_download(app, world, params[name], user or world.a_admin.user)
+        elif name == "upload_id":
+            upload_id = uuid.uuid4()
+            params[name] = str(upload_id)
+            fresh.query = {"token": upload_token(app, world, upload_id)}
         elif name == "tenant_id":
             status = "suspended" if path.endswith("/resume") else "active"
             params[name] = str((await factory.tenant(status=status)).id)
@@ -368,7 +413,52 @@ async def fresh_targets(
             params[name] = str(session_id)
         else:
             pytest.fail(f"{route}: no fresh target for {{{name}}}; teach fresh_targets about it")
+    if route == IMPORTS:
+        fresh.body = {"upload_id": str(completed_upload(app, world))}
     return fresh
+
+
+async def fresh_job(app: FastAPI, factory: Factory, world: World, route: Route, user: User) -> str:
+    """A job of tenant A in the state the route acts on, started by the caller."""
+    _, path = route
+    if path.endswith(("/download", "/download-link")):
+        job = await finished_export(factory.db, app.state.settings, world.a.id, created_by=user.id)
+    else:
+        status = "failed" if path.endswith("/retry") else "queued"
+        job = await make_job(factory.db, world.a.id, status=status, created_by=user.id)
+    return str(job.id)
+
+
+def signed_download(app: FastAPI, world: World, job_id: str, user: User) -> dict[str, str]:
+    """What download-link would have given `user` for the job's export."""
+    expires = int(job_service.utcnow().timestamp()) + 600
+    signer = download_signer(app.state.settings.secret_key.get_secret_value())
+    signature = signer.sign(world.a.id, uuid.UUID(job_id), "export", user.id, expires)
+    return {"file": "export", "expires": str(expires), "signature": signature}
+
+
+def upload_token(app: FastAPI, world: World, upload_id: uuid.UUID) -> str:
+    """An upload ticket's token of tenant A's admin, for `upload_id`."""
+    expires = int(job_service.utcnow().timestamp()) + 600
+    return upload_signer(app.state.settings.secret_key.get_secret_value()).dumps(
+        {
+            "t": str(world.a.id),
+            "u": str(world.a_admin.id),
+            "i": str(upload_id),
+            "m": 1024,
+            "e": expires,
+            "f": "matrix.csv",
+        }
+    )
+
+
+def completed_upload(app: FastAPI, world: World) -> uuid.UUID:
+    """A file uploaded to tenant A, ready to import."""
+    upload_id = uuid.uuid4()
+    path = upload_path(app.state.settings, world.a.id, upload_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"key,name\r\nM1,Matrix\r\n")
+    return upload_id
 
 
 def request_headers(caller_headers: dict[str, str], fresh: Fresh, session_cookie: str) -> dict:
@@ -393,13 +483,14 @@ async def call(
     params: dict[str, str],
     headers: dict[str, str],
     query: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
 ) -> Response:
-    body = BODIES.get(route)
+    make_body = BODIES.get(route)
     return await client.request(
         route[0],
         url_of(route, params),
         params=query,
-        json=body() if body else None,
+        json=body if body is not None else make_body() if make_body else None,
         headers=headers,
     )
 
@@ -441,7 +532,7 @@ async def test_role_matrix(
     fresh = await fresh_targets(app, factory, world, route, mode, caller.name)
     session_cookie = app.state.settings.session_cookie_name
     headers = request_headers(world.headers[mode, caller.name], fresh, session_cookie)
-    response = await call(client, route, fresh.params, headers, fresh.query)
+    response = await call(client, route, fresh.params, headers, fresh.query, fresh.body)
     assert response.status_code == want, (
         f"{route[0]} {url_of(route, fresh.params)} ({policy}) as {caller.name} via {mode}: "
         f"expected {want}, got {response.status_code}: {response.text[:300]}"
@@ -486,6 +577,14 @@ async def snapshot(factory: Factory, world: World, fresh: Fresh) -> list[Any]:
                 token = await s.get(ApiToken, target)
                 assert token is not None
                 state.append((token.tenant_id, token.revoked_at))
+            elif name == "job_id":
+                job = await s.get(Job, target)
+                assert job is not None
+                state.append((job.tenant_id, job.status, job.cancel_requested_at))
+        # No job of A was added (a retry's new row, say).
+        state.append(
+            await s.scalar(select(func.count()).select_from(Job).where(Job.tenant_id == world.a.id))
+        )
         state.append(
             await s.scalar(
                 select(func.count())
@@ -505,6 +604,7 @@ async def ids_of(factory: Factory, tenant: Tenant) -> set[str]:
             (Membership.user_id, Membership.tenant_id),
             (Invitation.id, Invitation.tenant_id),
             (ApiToken.id, ApiToken.tenant_id),
+            (Job.id, Job.tenant_id),
             (AuditEvent.id, AuditEvent.tenant_id),
             (IdentityProvider.id, IdentityProvider.tenant_id),
             # Settings carry no id; their client ids are unique per tenant here.
@@ -533,6 +633,8 @@ async def test_other_tenant_reaches_no_resource_of_a_through_its_own_tenant(
         route,
         {**fresh.params, "tenant": world.b.slug},
         {**fresh.headers, **world.headers[mode, "other-tenant-admin"]},
+        fresh.query,  # e.g. a download link of A's, leaked
+        fresh.body,
     )
     assert response.status_code == 404, (
         f"{route[0]} {route[1]} with tenant B's slug and tenant A's ids via {mode}: "

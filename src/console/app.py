@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import flet.fastapi as flet_fastapi
 import httpx
 import structlog
@@ -26,6 +27,10 @@ from console.identity.oidc import OIDCClient
 from console.identity.router import router as identity_router
 from console.identity.service import TokenCache
 from console.identity.signin import SignInDeps
+from console.jobs.dispatch import CeleryDispatcher, JobDispatcher
+from console.jobs.feed import JobFeed
+from console.jobs.router import router as jobs_router
+from console.jobs.router import uploads_router
 from console.kit import health
 from console.kit.crypto import SecretBox
 from console.kit.docs import install_docs
@@ -93,10 +98,14 @@ def tune_gc() -> Callable[[], None]:
 
 
 def create_app(
-    settings: Settings | None = None, *, oidc_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    oidc_transport: httpx.AsyncBaseTransport | None = None,
+    job_dispatcher: JobDispatcher | None = None,
 ) -> FastAPI:
     """The app; `oidc_transport` replaces the network for requests to identity providers
-    (tests serve providers, and the app's own dev provider, in-process)."""
+    (tests serve providers, and the app's own dev provider, in-process); `job_dispatcher`
+    replaces Celery for sending jobs' doorbells."""
     settings = settings or get_settings()
     settings.validate_for_startup()
     configure_logging(settings.log_level, settings.json_logs)
@@ -104,6 +113,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await check_database_role(app.state.db, settings)
+        await anyio.Path(settings.files_dir).mkdir(parents=True, exist_ok=True)
         # Mounted Flet apps get no lifespan of their own: without this, closed sessions and
         # expired OAuth states are never evicted.
         await flet_fastapi.app_manager.start()
@@ -114,6 +124,10 @@ def create_app(
         finally:
             restore_gc()
             await flet_fastapi.app_manager.shutdown()
+            await app.state.job_feed.aclose()
+            close_dispatcher = getattr(app.state.job_dispatcher, "aclose", None)
+            if close_dispatcher is not None:
+                await close_dispatcher()
             await app.state.limits.aclose()
             await app.state.oidc_http.aclose()
             await app.state.db.dispose()
@@ -145,6 +159,8 @@ def create_app(
         settings=settings, oidc=OIDCClient(app.state.oidc_http), box=SecretBox(secret)
     )
     app.state.handoff = Handoff()
+    app.state.job_dispatcher = job_dispatcher or CeleryDispatcher(settings)
+    app.state.job_feed = JobFeed(app.state.db, settings.job_feed_interval_seconds)
     install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
@@ -153,6 +169,8 @@ def create_app(
         auth_router,
         tenancy_router,
         projects_router,
+        jobs_router,
+        uploads_router,
         audit_router,
         platform_router,
     ):

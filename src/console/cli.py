@@ -1,4 +1,4 @@
-"""`console`: run everything embedded, serve in production, migrate, and manage from a shell."""
+"""`console`: run everything embedded, serve and work in production, migrate, and manage."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ async def _in_system_session(fn):
 
 @app.command()
 def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Everything on embedded defaults: migrate, seed the demo tenant, serve."""
+    """Everything on embedded defaults: migrate, seed the demo tenant, serve, and run jobs in
+    this process (unless CONSOLE_EMBEDDED_WORKER=false)."""
     settings = _settings()
     _migrate(settings)
     if settings.seed_demo:
@@ -81,11 +82,24 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 
         if asyncio.run(_in_system_session(lambda db: seed_demo(db, settings))):
             typer.echo("Seeded the demo tenant 'demo'.")
+    worker = None
+    if settings.embedded_worker:
+        from workers.embedded import start_embedded_worker
+
+        worker = start_embedded_worker(settings)
+        typer.echo(
+            f"Job worker running in this process ({settings.worker_concurrency} slots, "
+            f"broker {settings.broker_url})."
+        )
     typer.echo(
         f"Console on http://{host}:{port}  (dashboard {settings.flet_web_app_path}/, "
         "API docs /api/docs)"
     )
-    _serve(host, port)
+    try:
+        _serve(host, port)
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 @app.command()
@@ -93,6 +107,32 @@ def serve(host: Host = "0.0.0.0", port: Port = 8000) -> None:  # noqa: S104 - in
     """The web process only (production): API, dashboard, health and metrics."""
     _settings()
     _serve(host, port)
+
+
+@app.command()
+def worker() -> None:
+    """A job worker (production): queue console.jobs; pool and concurrency from settings."""
+    import os
+
+    from console.kit.logging import configure_logging
+    from workers.app import QUEUE, create_celery_app
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.json_logs)
+    celery_app = create_celery_app(settings)
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--pool={settings.worker_pool}",
+            f"--concurrency={settings.worker_concurrency}",
+            f"--queues={QUEUE}",
+            f"--loglevel={settings.log_level}",
+            f"--hostname=console-{os.getpid()}@%h",
+            # Workers need not know each other: fairness and recovery live in the job rows.
+            "--without-mingle",
+            "--without-gossip",
+        ]
+    )
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -61,6 +61,24 @@ class Settings(BaseSettings):
     dashboard_session_timeout_seconds: int = Field(default=600, ge=30)
     # How long an API token's authentication may be served from this process's memory.
     token_cache_seconds: float = Field(default=5.0, ge=0)
+    # Jobs. Files (uploads, exports) live under files_dir, shared by web and workers.
+    files_dir: Path = VAR_DIR / "files"
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    upload_link_seconds: int = Field(default=900, ge=30, le=86_400)
+    download_link_seconds: int = Field(default=600, ge=30, le=86_400)
+    export_retention_hours: int = Field(default=72, ge=1)
+    # A running job whose heartbeat is older than the lease is taken over or failed.
+    job_lease_seconds: float = Field(default=15.0, ge=3)
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    job_progress_interval_seconds: float = Field(default=0.25, ge=0.05)
+    job_cancel_poll_seconds: float = Field(default=0.1, ge=0.02)
+    job_feed_interval_seconds: float = Field(default=0.5, ge=0.05)
+    # Above the longest job: Redis redelivers unacknowledged messages after this.
+    broker_visibility_timeout_seconds: int = Field(default=4 * 3600, ge=60)
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    worker_pool: Literal["threads", "prefork", "solo"] = "threads"
+    # `console run` starts a worker in its own process unless this is false.
+    embedded_worker: bool = True
 
     @field_validator("flet_web_app_path")
     @classmethod

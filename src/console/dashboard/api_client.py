@@ -95,3 +95,54 @@ class APIClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # -- jobs (issue 4) ----------------------------------------------------------------------
+
+    async def list_jobs(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 25,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """A JobPage, newest first."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("status", status), ("kind", kind), ("cursor", cursor)):
+            if value:
+                params[name] = value
+        return await self.get(f"/api/v1/tenants/{tenant}/jobs", params=params)
+
+    async def get_job(self, tenant: str, job_id: str) -> dict[str, Any]:
+        return await self.get(f"/api/v1/tenants/{tenant}/jobs/{job_id}")
+
+    async def create_export(
+        self, tenant: str, *, q: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        body = {k: v for k, v in (("q", q), ("status", status)) if v}
+        return await self.post(f"/api/v1/tenants/{tenant}/jobs/exports", json=body)
+
+    async def create_upload(self, tenant: str, *, filename: str, size: int) -> dict[str, Any]:
+        """An UploadTicket: where the browser PUTs the file (signed, expiring, single use)."""
+        return await self.post(
+            f"/api/v1/tenants/{tenant}/uploads", json={"filename": filename, "size": size}
+        )
+
+    async def create_import(self, tenant: str, upload_id: str) -> dict[str, Any]:
+        return await self.post(
+            f"/api/v1/tenants/{tenant}/jobs/imports", json={"upload_id": upload_id}
+        )
+
+    async def cancel_job(self, tenant: str, job_id: str) -> dict[str, Any]:
+        return await self.post(f"/api/v1/tenants/{tenant}/jobs/{job_id}/cancel")
+
+    async def retry_job(self, tenant: str, job_id: str) -> dict[str, Any]:
+        """The new job row (the old one stays as history)."""
+        return await self.post(f"/api/v1/tenants/{tenant}/jobs/{job_id}/retry")
+
+    async def download_link(self, tenant: str, job_id: str, file: str) -> dict[str, Any]:
+        """A DownloadLink for `file` (export | report): signed, expiring, for this user."""
+        return await self.post(
+            f"/api/v1/tenants/{tenant}/jobs/{job_id}/download-link", params={"file": file}
+        )

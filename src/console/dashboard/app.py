@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import flet as ft
 import flet.fastapi as flet_fastapi
@@ -37,8 +38,14 @@ def build_main(
             binding_cookie=settings.binding_cookie_name,
         )
 
+    def job_feed() -> Any:
+        """The host app's job status feed, if it has one (None: views fall back to polling)."""
+        return getattr(getattr(api, "state", None), "job_feed", None)
+
     async def main(page: ft.Page) -> None:
-        state = SessionState(api=api_client(), settings=settings, handoff=handoff)
+        state = SessionState(
+            api=api_client(), settings=settings, handoff=handoff, job_feed=job_feed
+        )
         attach_session_state(page, state)
         state.router = Router(page)
         page.title = "Console"

@@ -18,13 +18,25 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def snack(page: ft.Page, message: str, *, error: bool = False) -> None:
+def snack(
+    page: ft.Page,
+    message: str,
+    *,
+    error: bool = False,
+    action: str | None = None,
+    on_action: Callable[[Any], Awaitable[None]] | None = None,
+) -> None:
+    """A snackbar; with `action`, a button in it (e.g. "View job") that runs `on_action`."""
     page.show_dialog(
         ft.SnackBar(
             content=ft.Text(message, color=ft.Colors.ON_ERROR if error else None),
             bgcolor=ft.Colors.ERROR if error else None,
             show_close_icon=True,
-            duration=ft.Duration(seconds=6 if error else 3),
+            # A plain label: the client fires the SnackBar's own "action" event (SnackBarAction
+            # goes on the wire typed "SnackBar" in 1.0.5, so its click is not to be relied on).
+            action=action,
+            on_action=on_action if action else None,
+            duration=ft.Duration(seconds=6 if error or action else 3),
         )
     )
 

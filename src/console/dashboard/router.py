@@ -10,6 +10,8 @@ import structlog
 
 from console.dashboard.state import get_session_state
 from console.dashboard.views.base import BaseView
+from console.dashboard.views.job_detail import JobDetailView
+from console.dashboard.views.jobs import JobsView
 from console.dashboard.views.not_found import NotFoundView
 from console.dashboard.views.projects import ProjectsView
 from console.dashboard.views.signin import SignInView
@@ -24,6 +26,8 @@ ROUTES: list[tuple[re.Pattern[str], type[BaseView]]] = [
     (re.compile(rf"^/t/{SLUG}/sign-in$"), SignInView),
     (re.compile(r"^/tenants$"), TenantsView),
     (re.compile(rf"^/t/{SLUG}(?:/projects)?$"), ProjectsView),
+    (re.compile(rf"^/t/{SLUG}/jobs$"), JobsView),
+    (re.compile(rf"^/t/{SLUG}/jobs/(?P<job_id>[0-9a-fA-F-]{{36}})$"), JobDetailView),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,9 @@ class SessionState:
     signin_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     session_topic: str | None = None
     tasks: set[Future[Any]] = field(default_factory=set)
+    # The process's job status feed (app.state.job_feed), looked up when a view needs it: the
+    # one in-memory read views may do besides the API (contract, issue 4).
+    job_feed: Callable[[], Any] = lambda: None
 
     @property
     def signed_in(self) -> bool:

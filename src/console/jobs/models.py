@@ -22,6 +22,8 @@ class Job(IdMixin, TimestampMixin, Base):
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
         Index(None, "tenant_id", "created_at", "id"),
         Index(None, "status", "heartbeat_at"),
+        # The status feed reads rows changed since its last look.
+        Index(None, "updated_at"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -43,4 +45,8 @@ class Job(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    # Not claimable before this (retry backoff).
+    run_after: Mapped[datetime | None]
+    # Where a resumable job got to, written in the same transaction as its effects.
+    checkpoint: Mapped[dict[str, Any] | None]
     broker_task_id: Mapped[str | None] = mapped_column(String(64))

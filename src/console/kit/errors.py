@@ -85,6 +85,14 @@ class VersionConflict(Conflict):
     slug, title = "version-conflict", "Someone else changed this first"
 
 
+class Gone(ConsoleError):
+    status, slug, title = 410, "gone", "No longer available"
+
+
+class PayloadTooLarge(ConsoleError):
+    status, slug, title = 413, "payload-too-large", "Too large"
+
+
 class PreconditionRequired(ConsoleError):
     status, slug, title = 428, "precondition-required", "Version required"
 

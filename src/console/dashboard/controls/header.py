@@ -16,8 +16,10 @@ def header(
     tenants: list[dict[str, Any]],
     on_switch: Callable[[str], Awaitable[None]],
     on_sign_out: Callable[[], Awaitable[None]],
+    sections: list[ft.Control] | None = None,
 ) -> ft.AppBar:
-    actions: list[ft.Control] = []
+    """`sections`: the tenant's screens (Projects, Jobs), shown first."""
+    actions: list[ft.Control] = list(sections or [])
     if user is not None:
         if tenants:
             actions.append(

@@ -1,4 +1,5 @@
-"""What every signed-in screen shares: the header's tenant switch and sign-out."""
+"""What every signed-in screen shares: the header's sections (Projects, Jobs), tenant switch and
+sign-out."""
 
 from __future__ import annotations
 
@@ -31,4 +32,38 @@ def page_header(view: BaseView, title: str) -> ft.AppBar:
         tenants=state.tenants,
         on_switch=switch,
         on_sign_out=sign_out,
+        sections=sections(view),
     )
+
+
+SECTIONS = (("projects", "Projects", ft.Icons.FOLDER), ("jobs", "Jobs", ft.Icons.WORK_HISTORY))
+
+
+def sections(view: BaseView) -> list[ft.Control]:
+    """Links to the tenant's screens; the one on screen is marked in bold and its tooltip."""
+    tenant = view.state.tenant
+    if tenant is None:
+        return []
+    current = getattr(view, "section", None)
+
+    def go(name: str):
+        @safe
+        async def click(_: ft.ControlEvent) -> None:
+            await view.state.router.go(f"/t/{tenant['slug']}/{name}")
+
+        return click
+
+    return [
+        ft.TextButton(
+            label,
+            icon=icon,
+            tooltip=f"{label} (current page)" if name == current else f"Go to {label}",
+            on_click=go(name),
+            style=ft.ButtonStyle(
+                text_style=ft.TextStyle(
+                    weight=ft.FontWeight.BOLD if name == current else ft.FontWeight.NORMAL
+                )
+            ),
+        )
+        for name, label, icon in SECTIONS
+    ]

@@ -1,7 +1,9 @@
-"""A tenant's projects: search, read, and (members) create."""
+"""A tenant's projects: search, read, and (members) create, export (the current filter) and
+import a CSV (FilePicker → signed upload URL → import job)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +19,7 @@ ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2}
 
 class ProjectsView(BaseView):
     title = "Projects"
+    section = "projects"
 
     def build(self) -> list[ft.Control]:
         self.slug = self.params["tenant"]
@@ -30,6 +33,21 @@ class ProjectsView(BaseView):
         )
         self.create_button = ft.FilledButton(
             "New project", icon=ft.Icons.ADD, on_click=self._open_create, visible=False
+        )
+        self.export_button = ft.OutlinedButton(
+            "Export", icon=ft.Icons.FILE_DOWNLOAD, on_click=self._export, visible=False
+        )
+        # Import opens the file dialog on the client, inside the click (ft.PickFiles, set once
+        # the picker exists): browsers refuse a picker opened after a server round trip.
+        self.import_button = ft.OutlinedButton("Import", icon=ft.Icons.FILE_UPLOAD, visible=False)
+        self.picker: ft.FilePicker | None = None
+        self.upload: dict[str, Any] | None = None  # the upload in flight: ticket + file name
+        self.upload_bar = ft.ProgressBar(value=0, width=240)
+        self.upload_text = ft.Text("")
+        self.upload_panel = ft.Row(
+            [ft.Icon(ft.Icons.FILE_UPLOAD), self.upload_text, self.upload_bar],
+            visible=False,
+            spacing=12,
         )
         self.summary = ft.Text("")
         self.progress = ft.ProgressBar(visible=True)
@@ -48,9 +66,17 @@ class ProjectsView(BaseView):
                 content=ft.Column(
                     [
                         ft.Row(
-                            [self.search, self.create_button],
+                            [
+                                self.search,
+                                ft.Row(
+                                    [self.export_button, self.import_button, self.create_button],
+                                    spacing=8,
+                                ),
+                            ],
                             alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                            wrap=True,
                         ),
+                        self.upload_panel,
                         self.summary,
                         self.table,
                         self.empty,
@@ -76,7 +102,18 @@ class ProjectsView(BaseView):
             self.page.update()
             await state.router.go(f"/t/{self.slug}/sign-in")
             return
-        self.create_button.visible = ROLE_RANK[state.tenant["role"]] >= ROLE_RANK["member"]
+        member = ROLE_RANK[state.tenant["role"]] >= ROLE_RANK["member"]
+        self.create_button.visible = member
+        self.export_button.visible = member
+        self.import_button.visible = member
+        if member and self.picker is None:
+            self.picker = ft.FilePicker(on_result=self._picked, on_upload=self._uploading)
+            self.import_button.action = ft.PickFiles(
+                self.picker,
+                dialog_title="Import projects from a CSV file",
+                file_type=ft.FilePickerFileType.CUSTOM,
+                allowed_extensions=["csv"],
+            )
         await self._load(reset=True)
 
     async def on_leave(self) -> None:
@@ -172,9 +209,125 @@ class ProjectsView(BaseView):
         )
         self.page.show_dialog(self.dialog)
 
+    # -- export and import ---------------------------------------------------------------------
+
+    @safe
+    async def _export(self, _: ft.ControlEvent) -> None:
+        q = (self.search.value or "").strip() or None
+        job = await self.state.api.create_export(self.slug, q=q)
+        what = f"projects matching “{q}”" if q else "all projects"
+        snack(
+            self.page,
+            f"Exporting {what}.",
+            action="View job",
+            on_action=self._job_opener(str(job["id"])),
+        )
+
+    def _job_opener(self, job_id: str) -> Callable[[Any], Awaitable[None]]:
+        @safe
+        async def open_job(_: Any) -> None:
+            await self.state.router.go(f"/t/{self.slug}/jobs/{job_id}")
+
+        return open_job
+
+    @safe
+    async def _picked(self, e: ft.FilePickerResultEvent) -> None:
+        """A file was chosen: check it, get a signed upload URL, and let the browser PUT it."""
+        if not e.files or self.picker is None:
+            return  # the dialog was cancelled
+        file = e.files[0]
+        if not file.name.lower().endswith(".csv"):
+            snack(self.page, f"“{file.name}” is not a CSV file; choose a .csv file.", error=True)
+            return
+        if file.size <= 0:
+            snack(self.page, f"“{file.name}” is empty; there is nothing to import.", error=True)
+            return
+        try:
+            ticket = await self.state.api.create_upload(
+                self.slug, filename=file.name, size=file.size
+            )
+        except ApiError as exc:
+            if exc.status != 413:
+                raise
+            limit = exc.problem.get("max_bytes") or self.state.settings.upload_max_bytes
+            snack(self.page, too_large(file.name, file.size, int(limit)), error=True)
+            return
+        if file.size > int(ticket["max_bytes"]):
+            snack(self.page, too_large(file.name, file.size, int(ticket["max_bytes"])), error=True)
+            return
+        self.upload = {"ticket": ticket, "name": file.name}
+        self._show_upload(f"Uploading {file.name}…", 0.0)
+        await self.picker.upload(
+            [
+                ft.FilePickerUploadFile(
+                    upload_url=ticket["upload_url"], method="PUT", id=file.id, name=file.name
+                )
+            ]
+        )
+
+    @safe
+    async def _uploading(self, e: ft.FilePickerUploadEvent) -> None:
+        """The browser reports the PUT's progress; when it is complete, start the import."""
+        upload = self.upload
+        if upload is None or e.file_name != upload["name"]:
+            return
+        if e.error:
+            self.upload = None
+            self._hide_upload()
+            snack(self.page, upload_failed(upload["name"], e.error), error=True)
+            return
+        progress = e.progress or 0.0
+        if progress < 1.0:
+            self._show_upload(f"Uploading {upload['name']}… {progress:.0%}", progress)
+            return
+        self.upload = None
+        self._show_upload(f"Uploaded {upload['name']}; starting the import…", 1.0)
+        try:
+            job = await self.state.api.create_import(self.slug, str(upload["ticket"]["upload_id"]))
+        finally:
+            self._hide_upload()
+        snack(self.page, f"Importing {upload['name']}.")
+        await self.state.router.go(f"/t/{self.slug}/jobs/{job['id']}")
+
+    def _show_upload(self, text: str, progress: float) -> None:
+        self.upload_text.value = text
+        self.upload_bar.value = progress
+        self.upload_panel.visible = True
+        self.page.update()
+
+    def _hide_upload(self) -> None:
+        self.upload_panel.visible = False
+        self.page.update()
+
     def _close_dialog(self) -> None:
         """Close this view's dialog — not `page.pop_dialog()`, which closes the topmost open
         dialog, and a snackbar shown over the dialog (an error) is one."""
         if self.dialog is not None and self.dialog.open:
             self.dialog.open = False
             self.dialog.update()
+
+
+def _size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024 / 1024:.1f} MiB"
+
+
+def too_large(name: str, size: int, limit: int) -> str:
+    return (
+        f"“{name}” is {_size(size)}; files up to {_size(limit)} can be imported. "
+        "Split it into smaller files."
+    )
+
+
+def upload_failed(name: str, error: str) -> str:
+    """The browser's upload error (e.g. "Upload endpoint returned code 410: {...}") in words."""
+    reasons = {
+        "403": "the upload link was not accepted",
+        "409": "this upload was already used",
+        "410": "the upload link expired; try again",
+        "413": "the file is larger than allowed",
+    }
+    code = next((c for c in reasons if f"code {c}" in error), None)
+    reason = reasons[code] if code else "the connection failed; try again"
+    return f"Uploading “{name}” failed: {reason}."
