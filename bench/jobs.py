@@ -1,4 +1,5 @@
-"""Background jobs: cancel latency, worker death, export throughput and live-update fan-out;
+"""Background jobs: cancel latency, worker death, per-tenant fairness, export throughput and
+live-update fan-out;
 prints one JSON document.
 
 Everything runs against a throwaway PostgreSQL database (migrated, served to the app and the
@@ -6,7 +7,7 @@ workers as a role bound by row-level security) and, for the Redis broker, Redis 
 a key prefix of this run; both, the worker processes and the temp folders are removed afterwards,
 also when a measurement fails or the run is interrupted.
 
-    python bench/jobs.py                          # make bench-jobs: all four, ~5 minutes
+    python bench/jobs.py                          # make bench-jobs: all five, ~6 minutes
     python bench/jobs.py --only cancel,death      # a subset
     python bench/jobs.py --quick                  # smoke: fewer cancels, 100,000 rows, 2 s fan-out
 """
@@ -40,7 +41,7 @@ ADMIN_URL = os.environ.get(
     "CONSOLE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("CONSOLE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-MEASUREMENTS = ("cancel", "death", "export", "fanout")
+MEASUREMENTS = ("cancel", "death", "fairness", "export", "fanout")
 BROKERS = ("filesystem", "redis")
 POOLS = ("threads", "prefork")
 CANCEL_TARGET_P95_MS = 250
@@ -136,6 +137,7 @@ def run_cancel(run: Run, args: argparse.Namespace) -> dict[str, Any]:
                     run.settings(), broker, pool, args.cancels, key_prefix=run.redis_prefix
                 )
                 result["pass"] = result["p95_ms"] < CANCEL_TARGET_P95_MS
+                result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
             except Exception as exc:
                 result = {"broker": broker, "pool": pool, "error": f"{exc!r}"[:4000], "pass": False}
             log(f"  {result}")
@@ -162,6 +164,7 @@ def run_death(run: Run, args: argparse.Namespace) -> dict[str, Any]:
             )
             result["limit_s"] = 2 * lease
             result["pass"] = bool(result["within_2x_lease"])
+            result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
         except Exception as exc:
             result = {"broker": broker, "pool": pool, "error": f"{exc!r}"[:4000], "pass": False}
         log(f"  {result}")
@@ -171,6 +174,26 @@ def run_death(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "job running again (or failed with a reason)",
         "lease_s": lease,
         "target_s": 2 * lease,
+        "runs": results,
+        "pass": all(r["pass"] for r in results),
+    }
+
+
+def run_fairness(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    from bench.jobs_runtime import measure_fairness
+
+    results = []
+    for broker in ("filesystem", "redis"):
+        log(f"fairness: {broker}, A queues 12 x 1 s jobs, then B queues 2 (one worker, 2 slots)")
+        try:
+            result = measure_fairness(run.settings(), broker, key_prefix=run.redis_prefix)
+        except Exception as exc:
+            result = {"broker": broker, "error": f"{exc!r}"[:4000], "pass": False}
+        log(f"  {result}")
+        results.append(result)
+    return {
+        "what": "B's first job starts within one job's duration of being queued behind A's "
+        "burst; idle slot-seconds = 2 x makespan - busy time",
         "runs": results,
         "pass": all(r["pass"] for r in results),
     }
@@ -386,11 +409,12 @@ def main(argv: list[str] | None = None) -> int:
         steps = {
             "cancel": run_cancel,
             "death": run_death,
+            "fairness": run_fairness,
             "fanout": run_fanout,
             "export": run_export,
         }
         # Workers first: the fan-out leaves "running" rows a later worker's reaper would pick up.
-        for name in ("cancel", "death", "fanout", "export"):
+        for name in ("cancel", "death", "fairness", "fanout", "export"):
             if name not in args.only:
                 continue
             step_started = time.perf_counter()

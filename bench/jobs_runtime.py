@@ -138,13 +138,21 @@ class Harness:
         self.processes.append(process)
         return process
 
-    def enqueue(self, params: dict[str, Any]) -> uuid.UUID:
+    def add_tenant(self) -> uuid.UUID:
+        """Another tenant (fairness runs need two)."""
+        tenant_id = uuid.uuid4()
+        with worker_db.system_session(self.engine) as session:
+            slug = f"bench-jobs-{tenant_id.hex[:10]}"
+            session.execute(insert(Tenant).values(id=tenant_id, slug=slug, name=slug))
+        return tenant_id
+
+    def enqueue(self, params: dict[str, Any], tenant_id: uuid.UUID | None = None) -> uuid.UUID:
         job_id, task_id, now = uuid.uuid4(), str(uuid.uuid4()), utcnow()
         with worker_db.system_session(self.engine) as session:
             session.execute(
                 insert(Job).values(
                     id=job_id,
-                    tenant_id=self.tenant_id,
+                    tenant_id=tenant_id or self.tenant_id,
                     kind=KIND,
                     status="queued",
                     progress=0.0,
@@ -261,7 +269,8 @@ def measure_cancel_latency(
     )
     try:
         harness.start_worker()
-        latencies = []
+        latencies: list[float] = []
+        worker_side: list[float] = []  # cancel_requested_at -> the worker's finished_at
         for _ in range(n):
             job_id = harness.enqueue({"chunks": 5000, "chunk_ms": 20})
             harness.wait(job_id, lambda r: r.status == "running" and r.progress > 0, 60, 0.01)
@@ -270,6 +279,11 @@ def measure_cancel_latency(
             harness.cancel(job_id)
             harness.wait(job_id, lambda r: r.status == "cancelled", 10)
             latencies.append(time.monotonic() - asked)
+            with worker_db.system_session(harness.engine) as session:
+                requested, finished = session.execute(
+                    select(Job.cancel_requested_at, Job.finished_at).where(Job.id == job_id)
+                ).one()
+            worker_side.append((finished - requested).total_seconds())
         return {
             "broker": broker,
             "pool": pool,
@@ -277,6 +291,10 @@ def measure_cancel_latency(
             "cancel_poll_s": harness.settings.job_cancel_poll_seconds,
             "chunk_ms": 20,
             **_ms(latencies),
+            # Where the time goes: until the worker stopped the handler and stamped finished_at
+            # (its watcher's poll wait + the rest of a chunk) vs. its UPDATE's commit and this
+            # bench noticing it (5 ms polls).
+            "worker_stop": {k: v for k, v in _ms(worker_side).items() if k != "samples_ms"},
         }
     except TimeoutError as exc:
         raise TimeoutError(f"{exc}; worker log:\n{harness.log_tail()}") from exc
@@ -322,6 +340,66 @@ def measure_worker_death(
             "requeued_or_claimed_s": round(requeued_after, 2),
             "running_again_s": round(running_after, 2),
             "within_2x_lease": running_after <= 2 * lease,
+        }
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}; worker log:\n{harness.log_tail()}") from exc
+    finally:
+        harness.close()
+
+
+def measure_fairness(
+    settings: Settings,
+    broker: str = "filesystem",
+    *,
+    job_seconds: float = 1.0,
+    key_prefix: str = "console-bench-",
+) -> dict[str, Any]:
+    """Tenant A queues 12 jobs of `job_seconds`, then (once A fills both slots of the one
+    worker) B queues 2: how long B waits for its first start, when A finishes, and how many
+    slot-seconds sat idle while work was queued (2 x makespan - busy time)."""
+    harness = Harness(
+        settings, broker, key_prefix=key_prefix, worker_pool="threads", worker_concurrency=2
+    )
+    chunk_ms = 20
+    params = {"chunks": max(1, round(job_seconds * 1000 / chunk_ms)), "chunk_ms": chunk_ms}
+    try:
+        harness.start_worker()
+        tenant_b = harness.add_tenant()
+        a_jobs = [harness.enqueue(params) for _ in range(12)]
+        for job_id in a_jobs[:2]:
+            harness.wait(job_id, lambda r: r.status == "running", 60, 0.01)
+        b_queued = utcnow()
+        b_jobs = [harness.enqueue(params, tenant_b) for _ in range(2)]
+        for job_id in a_jobs + b_jobs:
+            harness.wait(job_id, lambda r: r.status == "succeeded", 120, 0.05)
+        with worker_db.system_session(harness.engine) as session:
+            rows = {
+                row.id: row
+                for row in session.execute(
+                    select(Job.id, Job.created_at, Job.started_at, Job.finished_at).where(
+                        Job.id.in_(a_jobs + b_jobs)
+                    )
+                )
+            }
+        first = min(row.started_at for row in rows.values())
+        last = max(row.finished_at for row in rows.values())
+        busy = sum((row.finished_at - row.started_at).total_seconds() for row in rows.values())
+        makespan = (last - first).total_seconds()
+        b_waits = sorted((rows[j].started_at - b_queued).total_seconds() for j in b_jobs)
+        a_done = max(rows[j].finished_at for j in a_jobs)
+        order = sorted(rows, key=lambda j: rows[j].started_at)
+        return {
+            "broker": broker,
+            "job_seconds": job_seconds,
+            "b_first_start_wait_s": round(b_waits[0], 3),
+            "b_second_start_wait_s": round(b_waits[1], 3),
+            "a_done_after_s": round((a_done - first).total_seconds(), 3),
+            "makespan_s": round(makespan, 3),
+            "ideal_makespan_s": round(busy / 2, 3),
+            "idle_slot_seconds": round(2 * makespan - busy, 3),
+            "start_order": "".join("B" if j in b_jobs else "A" for j in order),
+            # The target: B's first job starts within one job's duration.
+            "pass": b_waits[0] <= job_seconds * 1.25,
         }
     except TimeoutError as exc:
         raise TimeoutError(f"{exc}; worker log:\n{harness.log_tail()}") from exc

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from console.db import SCOPE_SETTING, TENANT_SETTING, USER_SETTING, _sqlite_pragmas
+from console.db import SCOPE_SQL, _sqlite_pragmas, scope_params
 
 
 def sync_url(url: str) -> str:
@@ -69,19 +69,7 @@ def set_scope(
     """The transaction-local settings row-level security reads (PostgreSQL; no-op on SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(
-        text(
-            "SELECT set_config(:t, :tv, true), set_config(:u, :uv, true), set_config(:s, :sv, true)"
-        ),
-        {
-            "t": TENANT_SETTING,
-            "tv": str(tenant_id) if tenant_id else "",
-            "u": USER_SETTING,
-            "uv": str(user_id) if user_id else "",
-            "s": SCOPE_SETTING,
-            "sv": "system" if system else "",
-        },
-    )
+    session.execute(SCOPE_SQL, scope_params(tenant_id, user_id, system))
 
 
 @contextmanager

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-CLAIM_CANDIDATES = 5
+# pg_advisory_xact_lock key serialising claims (any constant unique to this purpose).
+CLAIM_LOCK = 0x636F6E73
 MESSAGE_LIMIT = 500
 UNEXPECTED = "The job failed unexpectedly (reference {job_id})."
 REQUEUED_WORKER_STOPPED = "Re-queued: the worker running it stopped"
@@ -250,7 +251,7 @@ class Runtime:
     def claim(self, task_id: str) -> JobRun | None:
         """Queued → running for the fairest claimable job (fewest running of its tenant first,
         then the tenant served least recently, then oldest); a conditional UPDATE, so a job is
-        claimed once."""
+        claimed once, never when cancelled."""
         now = utcnow()
         running = (
             select(Job.tenant_id, func.count().label("n"))
@@ -267,65 +268,65 @@ class Runtime:
             .subquery()
         )
         with worker_db.system_session(self.engine) as session:
-            candidates = (
-                session.execute(
-                    select(Job.id)
-                    .outerjoin(running, running.c.tenant_id == Job.tenant_id)
-                    .outerjoin(served, served.c.tenant_id == Job.tenant_id)
-                    .where(claimable(now))
-                    .order_by(
-                        func.coalesce(running.c.n, 0),
-                        func.coalesce(served.c.last_start, at(NEVER)),
-                        Job.created_at,
-                        Job.id,
-                    )
-                    .limit(CLAIM_CANDIDATES)
+            # Claims are serialised (a few ms each): two slots choosing at once would both see
+            # the same running counts and both take the burst's next job. SQLite's BEGIN
+            # IMMEDIATE already holds the write lock; PostgreSQL takes a transaction lock.
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+            job_id = session.execute(
+                select(Job.id)
+                .outerjoin(running, running.c.tenant_id == Job.tenant_id)
+                .outerjoin(served, served.c.tenant_id == Job.tenant_id)
+                .where(claimable(now))
+                .order_by(
+                    func.coalesce(running.c.n, 0),
+                    func.coalesce(served.c.last_start, at(NEVER)),
+                    Job.created_at,
+                    Job.id,
                 )
-                .scalars()
-                .all()
-            )
-        for job_id in candidates:
-            with worker_db.system_session(self.engine) as session:
-                won = session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, claimable(utcnow()))
-                    .values(
-                        status="running",
-                        attempts=Job.attempts + 1,
-                        started_at=func.coalesce(Job.started_at, at(now)),
-                        heartbeat_at=now,
-                        updated_at=now,
-                        run_after=None,
-                        broker_task_id=task_id,
-                        message="Starting…",
-                    )
-                ).rowcount
-                if won != 1:
-                    continue
-                row = session.execute(
-                    select(
-                        Job.tenant_id,
-                        Job.kind,
-                        Job.params,
-                        Job.attempts,
-                        Job.checkpoint,
-                        Job.created_by_id,
-                        Job.progress,
-                    ).where(Job.id == job_id)
-                ).one()
-            log.info("job_claimed", job_id=str(job_id), kind=row.kind, attempt=row.attempts)
-            return JobRun(
-                runtime=self,
-                job_id=job_id,
-                tenant_id=row.tenant_id,
-                kind=row.kind,
-                params=dict(row.params or {}),
-                attempt=row.attempts,
-                checkpoint=row.checkpoint,
-                created_by_id=row.created_by_id,
-                fraction=row.progress or 0.0,
-            )
-        return None
+                .limit(1)
+            ).scalar()
+            if job_id is None:
+                return None
+            won = session.execute(
+                update(Job)
+                .where(Job.id == job_id, claimable(now))
+                .values(
+                    status="running",
+                    attempts=Job.attempts + 1,
+                    started_at=func.coalesce(Job.started_at, at(now)),
+                    heartbeat_at=now,
+                    updated_at=now,
+                    run_after=None,
+                    broker_task_id=task_id,
+                    message="Starting…",
+                )
+            ).rowcount
+            if won != 1:  # cancelled between the two statements
+                return None
+            row = session.execute(
+                select(
+                    Job.tenant_id,
+                    Job.kind,
+                    Job.params,
+                    Job.attempts,
+                    Job.checkpoint,
+                    Job.created_by_id,
+                    Job.progress,
+                ).where(Job.id == job_id)
+            ).one()
+        log.info("job_claimed", job_id=str(job_id), kind=row.kind, attempt=row.attempts)
+        return JobRun(
+            runtime=self,
+            job_id=job_id,
+            tenant_id=row.tenant_id,
+            kind=row.kind,
+            params=dict(row.params or {}),
+            attempt=row.attempts,
+            checkpoint=row.checkpoint,
+            created_by_id=row.created_by_id,
+            fraction=row.progress or 0.0,
+        )
 
     def execute(self, run: JobRun) -> None:
         handler = HANDLERS.get(run.kind)

@@ -5,8 +5,9 @@
 - every lease/3, ONE UPDATE heartbeats them;
 - every lease/3 (at most 5 s) a maintenance pass: running jobs whose heartbeat is older than the
   lease are cancelled (a cancel was asked), re-queued with a doorbell, or failed after
-  job_max_attempts; claimable queued jobs untouched for 10 leases get a fresh doorbell (a lost
-  doorbell). Conditional UPDATEs: any number of watchers may run it at once.
+  job_max_attempts; claimable queued jobs untouched for 4 leases get a fresh doorbell (a lost
+  doorbell). Conditional UPDATEs: any number of watchers may run it at once;
+- every 10 minutes, consumed embedded-broker messages and job files past their retention go.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import func, select, update
 from console.db import utcnow
 from console.jobs.models import Job
 from workers import db as worker_db
+from workers.retention import delete_expired_files
 
 if TYPE_CHECKING:
     from workers.runtime import Runtime
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 REAP_BATCH = 100
-LOST_DOORBELL_LEASES = 10
+LOST_DOORBELL_LEASES = 4
 PROCESSED_MESSAGE_MAX_AGE = 3600.0
 PROCESSED_CLEANUP_INTERVAL = 600.0
 
@@ -70,6 +72,7 @@ class Watcher(threading.Thread):
                 if now >= next_cleanup:
                     next_cleanup = now + PROCESSED_CLEANUP_INTERVAL
                     self.clean_processed_messages()
+                    delete_expired_files(self.runtime.settings)
             except Exception:
                 # The database or broker is away: keep trying; the lease covers the gap.
                 log.warning("job_watcher_pass_failed", exc_info=True)
@@ -168,7 +171,7 @@ class Watcher(threading.Thread):
                     runtime.send_doorbell(row.id, task_id=doorbell)
 
     def ring_forgotten(self) -> None:
-        """Claimable jobs nobody touched for 10 leases get another doorbell (a few per pass)."""
+        """Claimable jobs nobody touched for 4 leases get another doorbell (a few per pass)."""
         from workers.runtime import claimable
 
         runtime = self.runtime

@@ -117,6 +117,25 @@ def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
     return bind is not None and bind.dialect.name == "postgresql"
 
 
+SCOPE_SQL = text(
+    "SELECT set_config(:t, :tv, true), set_config(:u, :uv, true), set_config(:s, :sv, true)"
+)
+
+
+def scope_params(
+    tenant_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None, system: bool = False
+) -> dict[str, str]:
+    """SCOPE_SQL's parameters: the transaction-local values the RLS policies read."""
+    return {
+        "t": TENANT_SETTING,
+        "tv": str(tenant_id) if tenant_id else "",
+        "u": USER_SETTING,
+        "uv": str(user_id) if user_id else "",
+        "s": SCOPE_SETTING,
+        "sv": "system" if system else "",
+    }
+
+
 async def set_scope(
     session: AsyncSession,
     *,
@@ -127,19 +146,7 @@ async def set_scope(
     """Set the transaction-local values the RLS policies read (PostgreSQL; no-op on SQLite)."""
     if not is_postgres(session):
         return
-    await session.execute(
-        text(
-            "SELECT set_config(:t, :tv, true), set_config(:u, :uv, true), set_config(:s, :sv, true)"
-        ),
-        {
-            "t": TENANT_SETTING,
-            "tv": str(tenant_id) if tenant_id else "",
-            "u": USER_SETTING,
-            "uv": str(user_id) if user_id else "",
-            "s": SCOPE_SETTING,
-            "sv": "system" if system else "",
-        },
-    )
+    await session.execute(SCOPE_SQL, scope_params(tenant_id, user_id, system))
 
 
 AfterCommit = Callable[[], Awaitable[None]]

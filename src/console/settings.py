@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=15.0, ge=3)
     job_max_attempts: int = Field(default=3, ge=1, le=20)
     job_progress_interval_seconds: float = Field(default=0.25, ge=0.05)
-    job_cancel_poll_seconds: float = Field(default=0.1, ge=0.02)
+    job_cancel_poll_seconds: float = Field(default=0.05, ge=0.02)
     job_feed_interval_seconds: float = Field(default=0.5, ge=0.05)
     # Above the longest job: Redis redelivers unacknowledged messages after this.
     broker_visibility_timeout_seconds: int = Field(default=4 * 3600, ge=60)

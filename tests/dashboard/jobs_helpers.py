@@ -76,12 +76,13 @@ def row_texts(tab: InProcessBrowser, job_id: uuid.UUID | str) -> list[str]:
 
 def row_buttons(tab: InProcessBrowser, job_id: uuid.UUID | str) -> set[str]:
     """The action buttons a person sees on the job's row."""
-    names = {"Cancel", "Retry", "Download"}
+    names = {"Cancel", "Retry", "Download export", "Download report"}
     row = job_row(tab, job_id)
     found = set()
     for control in tab.find_all("OutlinedButton"):
         if control.get("content") in names and _inside(row, control):
-            found.add(control["content"])
+            # "Download export" / "Download report" (which file) count as "Download" here.
+            found.add(control["content"].split()[0])
     return found
 
 

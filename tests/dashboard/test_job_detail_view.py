@@ -74,6 +74,13 @@ async def test_an_import_shows_its_counts_and_report_preview(app: FastAPI, facto
         assert tab.has_text(label)
     assert tab.table() == [["4", "BAD", "name is required"]]
     assert "Download full report" in buttons(tab)
+    # Screen readers (Flutter's accessibility tree, as Chromium showed it): each count with its
+    # label as one node, each fact as one readable node (selectable text came out as an empty
+    # disabled textbox).
+    groups = [c for c in tab.controls() if c["_c"] == "Semantics" and c.get("container")]
+    assert any(tab.texts(g) == ["2", "Created"] for g in groups)
+    assert any(tab.texts(g) == ["File", "projects.csv (2.0 KiB)"] for g in groups)
+    assert not [c for c in tab.controls() if c["_c"] == "Text" and c.get("selectable")]
     assert tab.crashes == []
 
 

@@ -16,12 +16,14 @@ class StatusLook:
     color: str
 
 
+# Chip backgrounds dark enough for white 12 px text (WCAG AA, >= 4.5:1): amber, light blue
+# and blue-grey 400 were 2.3-3.7:1, hard to read in the browser.
 STATUS_LOOKS: dict[str, StatusLook] = {
-    "queued": StatusLook("Queued", ft.Icons.SCHEDULE, ft.Colors.BLUE_GREY_400),
-    "running": StatusLook("Running", ft.Icons.AUTORENEW, ft.Colors.BLUE_600),
-    "succeeded": StatusLook("Succeeded", ft.Icons.CHECK_CIRCLE, ft.Colors.GREEN_700),
+    "queued": StatusLook("Queued", ft.Icons.SCHEDULE, ft.Colors.BLUE_GREY_700),
+    "running": StatusLook("Running", ft.Icons.AUTORENEW, ft.Colors.BLUE_800),
+    "succeeded": StatusLook("Succeeded", ft.Icons.CHECK_CIRCLE, ft.Colors.GREEN_800),
     "failed": StatusLook("Failed", ft.Icons.ERROR, ft.Colors.RED_700),
-    "cancelled": StatusLook("Cancelled", ft.Icons.CANCEL, ft.Colors.AMBER_800),
+    "cancelled": StatusLook("Cancelled", ft.Icons.CANCEL, ft.Colors.DEEP_ORANGE_900),
 }
 KIND_LABELS = {"export": "Export", "import": "Import"}
 KIND_ICONS = {"export": ft.Icons.FILE_DOWNLOAD, "import": ft.Icons.FILE_UPLOAD}
@@ -56,7 +58,9 @@ class StatusChip:
         self.set(status)
 
     def set(self, status: str) -> None:
-        look = STATUS_LOOKS.get(status, StatusLook(status.title(), ft.Icons.HELP, ft.Colors.GREY))
+        look = STATUS_LOOKS.get(
+            status, StatusLook(status.title(), ft.Icons.HELP, ft.Colors.GREY_700)
+        )
         self.icon.icon = look.icon
         self.text.value = look.label
         self.control.bgcolor = look.color

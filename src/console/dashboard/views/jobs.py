@@ -84,7 +84,11 @@ async def download(view: BaseView, slug: str, job: dict[str, Any]) -> None:
     url = link["url"]
     if url.startswith("/"):
         url = view.state.settings.public_origin.rstrip("/") + url
-    await ft.UrlLauncher().launch_url(url)
+    # In this tab, not a new one: the link answers with an attachment, so the dashboard stays
+    # put while the browser saves the file. A new tab opened here, after the round trip to the
+    # server, is a popup the browser may block (Safari always does; others once the click's
+    # user activation has lapsed), and the download would silently not happen.
+    await ft.UrlLauncher().launch_url(url, web_only_window_name="_self")
     snack(view.page, f"Downloading {link.get('filename') or 'the file'}.")
 
 
@@ -136,7 +140,11 @@ class JobsView(BaseView):
                         ft.Row(
                             [
                                 ft.Text("Jobs", size=24, weight=ft.FontWeight.BOLD),
-                                ft.Row([self.status_dropdown, self.kind_dropdown], spacing=12),
+                                ft.Row(
+                                    [self.status_dropdown, self.kind_dropdown],
+                                    spacing=12,
+                                    tight=True,
+                                ),
                             ],
                             alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
                             wrap=True,

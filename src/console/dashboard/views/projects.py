@@ -71,6 +71,7 @@ class ProjectsView(BaseView):
                                 ft.Row(
                                     [self.export_button, self.import_button, self.create_button],
                                     spacing=8,
+                                    tight=True,  # its width, not a whole line
                                 ),
                             ],
                             alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
