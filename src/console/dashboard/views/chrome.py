@@ -3,11 +3,22 @@ sign-out."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import flet as ft
 
 from console.dashboard.controls.header import header
 from console.dashboard.notify import safe
 from console.dashboard.views.base import BaseView
+
+
+def enter_tenant(view: BaseView, slug: str) -> dict[str, Any] | None:
+    """Make `slug` the session's tenant and put up its header; None if this sign-in does not
+    open it."""
+    state = view.state
+    state.tenant = state.tenant_by_slug(slug)
+    view.view.appbar = page_header(view, state.tenant["name"] if state.tenant else "Console")
+    return state.tenant
 
 
 def page_header(view: BaseView, title: str) -> ft.AppBar:

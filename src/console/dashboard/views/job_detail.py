@@ -25,7 +25,7 @@ from console.dashboard.controls.job_status import (
 )
 from console.dashboard.notify import safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import page_header
+from console.dashboard.views.chrome import enter_tenant
 from console.dashboard.views.jobs import download, follow_feed
 
 REPORT_PREVIEW_ROWS = 50
@@ -103,9 +103,7 @@ class JobDetailView(BaseView):
     @safe
     async def on_enter(self) -> None:
         state = self.state
-        state.tenant = state.tenant_by_slug(self.slug)
-        self.view.appbar = page_header(self, state.tenant["name"] if state.tenant else "Console")
-        if state.tenant is None:
+        if enter_tenant(self, self.slug) is None:
             self.loading.visible = False
             self.page.update()
             await state.router.go(f"/t/{self.slug}/sign-in")

@@ -17,7 +17,7 @@ from console.dashboard.controls.job_row import JobRow
 from console.dashboard.controls.job_status import STATUS_LOOKS, apply_change, as_datetime
 from console.dashboard.notify import safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import page_header
+from console.dashboard.views.chrome import enter_tenant
 
 log = structlog.get_logger(__name__)
 
@@ -164,9 +164,7 @@ class JobsView(BaseView):
     @safe
     async def on_enter(self) -> None:
         state = self.state
-        state.tenant = state.tenant_by_slug(self.slug)
-        self.view.appbar = page_header(self, state.tenant["name"] if state.tenant else "Console")
-        if state.tenant is None:
+        if enter_tenant(self, self.slug) is None:
             self.loading.visible = False
             self.page.update()
             await state.router.go(f"/t/{self.slug}/sign-in")

@@ -12,7 +12,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import page_header
+from console.dashboard.views.chrome import enter_tenant
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2}
 
@@ -93,9 +93,7 @@ class ProjectsView(BaseView):
     @safe
     async def on_enter(self) -> None:
         state = self.state
-        state.tenant = state.tenant_by_slug(self.slug)
-        self.view.appbar = page_header(self, state.tenant["name"] if state.tenant else "Console")
-        if state.tenant is None:
+        if enter_tenant(self, self.slug) is None:
             # Not among the tenants this sign-in opens: a member elsewhere, or of a tenant with
             # its own provider. Its sign-in screen says which.
             self.progress.visible = False
