@@ -146,3 +146,57 @@ class APIClient:
         return await self.post(
             f"/api/v1/tenants/{tenant}/jobs/{job_id}/download-link", params={"file": file}
         )
+
+    # -- members, invitations, API tokens (issue 5) ------------------------------------------
+
+    async def list_members(self, tenant: str) -> list[dict[str, Any]]:
+        return await self.get(f"/api/v1/tenants/{tenant}/members")
+
+    async def change_member_role(self, tenant: str, user_id: str, role: str) -> dict[str, Any]:
+        return await self.patch(f"/api/v1/tenants/{tenant}/members/{user_id}", json={"role": role})
+
+    async def remove_member(self, tenant: str, user_id: str) -> None:
+        await self.delete(f"/api/v1/tenants/{tenant}/members/{user_id}")
+
+    async def revoke_member_sessions(self, tenant: str, user_id: str) -> dict[str, int]:
+        return await self.post(f"/api/v1/tenants/{tenant}/members/{user_id}/revoke-sessions")
+
+    async def list_invitations(self, tenant: str) -> list[dict[str, Any]]:
+        return await self.get(f"/api/v1/tenants/{tenant}/invitations")
+
+    async def create_invitation(self, tenant: str, *, email: str, role: str) -> dict[str, Any]:
+        return await self.post(
+            f"/api/v1/tenants/{tenant}/invitations", json={"email": email, "role": role}
+        )
+
+    async def revoke_invitation(self, tenant: str, invitation_id: str) -> dict[str, Any]:
+        return await self.delete(f"/api/v1/tenants/{tenant}/invitations/{invitation_id}")
+
+    async def list_api_tokens(self, tenant: str) -> list[dict[str, Any]]:
+        return await self.get(f"/api/v1/tenants/{tenant}/api-tokens")
+
+    async def create_api_token(
+        self, tenant: str, *, name: str, role: str, expires_at: str | None
+    ) -> dict[str, Any]:
+        """An ApiTokenCreated: the row plus `token`, the secret (in this answer only)."""
+        body: dict[str, Any] = {"name": name, "role": role}
+        if expires_at:
+            body["expires_at"] = expires_at
+        return await self.post(f"/api/v1/tenants/{tenant}/api-tokens", json=body)
+
+    async def revoke_api_token(self, tenant: str, token_id: str) -> dict[str, Any]:
+        return await self.delete(f"/api/v1/tenants/{tenant}/api-tokens/{token_id}")
+
+    # -- tenant settings (issue 5) -----------------------------------------------------------
+
+    async def get_identity_provider(self, tenant: str) -> dict[str, Any]:
+        """The provider as admins see it (the client secret only as client_secret_set)."""
+        return await self.get(f"/api/v1/tenants/{tenant}/identity-provider")
+
+    async def put_identity_provider(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Save the provider; a body without client_secret keeps the stored one."""
+        return await self.request("PUT", f"/api/v1/tenants/{tenant}/identity-provider", json=body)
+
+    async def check_identity_provider(self, tenant: str) -> dict[str, Any]:
+        """A ProviderCheck of the saved provider: ok, issuer, detail, endpoints found."""
+        return await self.post(f"/api/v1/tenants/{tenant}/identity-provider/check")

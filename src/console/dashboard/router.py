@@ -9,13 +9,17 @@ import flet as ft
 import structlog
 
 from console.dashboard.state import get_session_state
+from console.dashboard.views.audit import AuditView
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.job_detail import JobDetailView
 from console.dashboard.views.jobs import JobsView
+from console.dashboard.views.members import MembersView
 from console.dashboard.views.not_found import NotFoundView
 from console.dashboard.views.projects import ProjectsView
+from console.dashboard.views.settings import SettingsView
 from console.dashboard.views.signin import SignInView
 from console.dashboard.views.tenants import TenantsView
+from console.dashboard.views.tokens import TokensView
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +31,11 @@ ROUTES: list[tuple[re.Pattern[str], type[BaseView]]] = [
     (re.compile(r"^/tenants$"), TenantsView),
     (re.compile(rf"^/t/{SLUG}(?:/projects)?$"), ProjectsView),
     (re.compile(rf"^/t/{SLUG}/jobs$"), JobsView),
+    (re.compile(rf"^/t/{SLUG}/audit$"), AuditView),
+    (re.compile(rf"^/t/{SLUG}/settings$"), SettingsView),
     (re.compile(rf"^/t/{SLUG}/jobs/(?P<job_id>[0-9a-fA-F-]{{36}})$"), JobDetailView),
+    (re.compile(rf"^/t/{SLUG}/members$"), MembersView),
+    (re.compile(rf"^/t/{SLUG}/tokens$"), TokensView),
 ]
 
 

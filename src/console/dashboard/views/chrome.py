@@ -12,12 +12,17 @@ from console.dashboard.notify import safe
 from console.dashboard.views.base import BaseView
 
 
-def enter_tenant(view: BaseView, slug: str) -> dict[str, Any] | None:
-    """Make `slug` the session's tenant and put up its header; None if this sign-in does not
-    open it."""
+async def enter_tenant(view: BaseView, slug: str, busy: ft.Control) -> dict[str, Any] | None:
+    """Make `slug` the session's tenant and put up its header. None if this sign-in does not
+    open it (a member elsewhere, or of a tenant with its own provider): the view then hides
+    `busy` and goes to that tenant's sign-in screen, which says which."""
     state = view.state
     state.tenant = state.tenant_by_slug(slug)
     view.view.appbar = page_header(view, state.tenant["name"] if state.tenant else "Console")
+    if state.tenant is None:
+        busy.visible = False
+        view.page.update()
+        await state.router.go(f"/t/{slug}/sign-in")
     return state.tenant
 
 
@@ -47,7 +52,16 @@ def page_header(view: BaseView, title: str) -> ft.AppBar:
     )
 
 
-SECTIONS = (("projects", "Projects", ft.Icons.FOLDER), ("jobs", "Jobs", ft.Icons.WORK_HISTORY))
+SECTIONS = (
+    ("projects", "Projects", ft.Icons.FOLDER),
+    ("jobs", "Jobs", ft.Icons.WORK_HISTORY),
+    ("members", "Members", ft.Icons.PEOPLE),
+    ("tokens", "API tokens", ft.Icons.KEY),
+    ("audit", "Audit log", ft.Icons.HISTORY_EDU),
+    ("settings", "Settings", ft.Icons.SETTINGS),
+)
+# Shown only to the tenant's admins (the API refuses everyone else anyway).
+ADMIN_SECTIONS = frozenset({"tokens", "audit", "settings"})
 
 
 def sections(view: BaseView) -> list[ft.Control]:
@@ -77,4 +91,5 @@ def sections(view: BaseView) -> list[ft.Control]:
             ),
         )
         for name, label, icon in SECTIONS
+        if name not in ADMIN_SECTIONS or tenant.get("role") == "admin"
     ]

@@ -103,10 +103,7 @@ class JobDetailView(BaseView):
     @safe
     async def on_enter(self) -> None:
         state = self.state
-        if enter_tenant(self, self.slug) is None:
-            self.loading.visible = False
-            self.page.update()
-            await state.router.go(f"/t/{self.slug}/sign-in")
+        if await enter_tenant(self, self.slug, self.loading) is None:
             return
         try:
             uuid.UUID(self.job_id)

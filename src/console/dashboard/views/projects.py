@@ -93,13 +93,7 @@ class ProjectsView(BaseView):
     @safe
     async def on_enter(self) -> None:
         state = self.state
-        if enter_tenant(self, self.slug) is None:
-            # Not among the tenants this sign-in opens: a member elsewhere, or of a tenant with
-            # its own provider. Its sign-in screen says which.
-            self.progress.visible = False
-            self.summary.value = f"Your sign-in does not open '{self.slug}'."
-            self.page.update()
-            await state.router.go(f"/t/{self.slug}/sign-in")
+        if await enter_tenant(self, self.slug, self.progress) is None:
             return
         member = ROLE_RANK[state.tenant["role"]] >= ROLE_RANK["member"]
         self.create_button.visible = member
