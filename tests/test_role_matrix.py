@@ -162,6 +162,7 @@ POLICY: dict[Route, str] = {
     ("POST", PLATFORM + "/{tenant_id}/suspend"): OPERATOR,
     ("PUT", PLATFORM + "/{tenant_id}/identity-provider"): OPERATOR,
     ("POST", PLATFORM + "/{tenant_id}/resume"): OPERATOR,
+    ("GET", API + "/platform/health"): OPERATOR,
 }
 
 # Valid bodies, fresh per call (unique keys, slugs and emails never collide).

@@ -271,16 +271,16 @@ async def test_updates_are_coalesced(
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    i = 0
-    while loop.time() - started < 1.0:
-        i += 1
-        await change_job(factory, job.id, progress=min(i / 1000, 1), message=f"{i} rows")
+    changes = 60
+    for i in range(1, changes + 1):
+        await change_job(factory, job.id, progress=i / 1000, message=f"{i} rows")
         await asyncio.sleep(0.01)
-    await tab.wait_for_text(f"{i} rows", within=5)
+    await tab.wait_for_text(f"{changes} rows", within=10)
+    elapsed = loop.time() - started
 
+    # Bounded by time, not by the number of changes (a loaded machine only stretches both).
     patches = len(tab.messages) - before
-    assert i > 20
-    assert patches <= 1.5 / jobs_view.MIN_FLUSH_GAP + 2, patches
+    assert patches <= elapsed / jobs_view.MIN_FLUSH_GAP + 2, (patches, elapsed)
 
 
 async def test_the_live_loop_stops_when_leaving_and_on_close(app: FastAPI, factory: Factory, tabs):

@@ -158,3 +158,79 @@ async def test_search_with_no_match_says_so(app: FastAPI, factory: Factory, tabs
     assert tab.table() == []
     assert tab.has_text("No projects match “zzz”.")
     assert not tab.has_text("0 projects")
+
+
+async def choose(tab: InProcessBrowser, label: str, value: str) -> None:
+    """Pick `value` in the dropdown labelled `label`, as the client does."""
+    dropdown = tab.find("Dropdown", label=label)
+    await tab.send(4, {"id": dropdown["_i"], "props": {"value": value}})
+    await tab.event(dropdown, "select", value)
+
+
+async def test_status_filter_and_sort_are_in_the_route(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    member = await factory.actor(tenant, "member")
+    await factory.project(tenant, key="AAA", name="Alpha")
+    await factory.project(tenant, key="BBB", name="Beta", status="archived")
+    await factory.project(tenant, key="CCC", name="Gamma")
+    tab = await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, member))
+    assert [row[0] for row in tab.table()] == ["AAA", "BBB", "CCC"]
+
+    await choose(tab, "Status", "active")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects?status=active"
+    assert [row[0] for row in tab.table()] == ["AAA", "CCC"]
+
+    await choose(tab, "Sort by", "-key")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects?status=active&sort=-key"
+    assert [row[0] for row in tab.table()] == ["CCC", "AAA"]
+    assert tab.find("Dropdown", label="Status")["value"] == "active"
+
+    await tab.fill("Search projects", "gam")
+    await tab.submit("Search projects")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects?q=gam&status=active&sort=-key"
+    assert [row[0] for row in tab.table()] == ["CCC"]
+
+    await tab.fill("Search projects", "")
+    await tab.submit("Search projects")
+    await choose(tab, "Status", "archived")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects?status=archived&sort=-key"
+    assert [row[:3] for row in tab.table()] == [["BBB", "Beta", "archived"]]
+
+    await choose(tab, "Status", "all")
+    await choose(tab, "Sort by", "name")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects"
+    assert len(tab.table()) == 3
+
+
+async def test_a_filter_deep_link_opens_filtered_and_sorted(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    viewer = await factory.actor(tenant, "viewer")
+    await factory.project(tenant, key="AAA", name="Alpha", status="archived")
+    await factory.project(tenant, key="BBB", name="Beta", status="archived")
+    await factory.project(tenant, key="CCC", name="Gamma")
+
+    tab = await tabs().open(
+        f"/t/{tenant.slug}/projects?status=archived&sort=-name", cookies(app, viewer)
+    )
+
+    assert [row[0] for row in tab.table()] == ["BBB", "AAA"]
+    assert tab.find("Dropdown", label="Status")["value"] == "archived"
+    assert tab.find("Dropdown", label="Sort by")["value"] == "-name"
+
+    bogus = await tabs().open(
+        f"/t/{tenant.slug}/projects?status=bogus&sort=nope", cookies(app, viewer)
+    )
+    assert [row[0] for row in bogus.table()] == ["AAA", "BBB", "CCC"]
+    assert bogus.find("Dropdown", label="Status")["value"] == "all"
+    assert bogus.crashes == []
+
+
+async def test_no_archived_projects_says_so(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    viewer = await factory.actor(tenant, "viewer")
+    await factory.project(tenant, key="AAA", name="Alpha")
+
+    tab = await tabs().open(f"/t/{tenant.slug}/projects?status=archived", cookies(app, viewer))
+
+    assert tab.table() == []
+    assert tab.has_text("No archived projects.")

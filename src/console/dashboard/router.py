@@ -15,6 +15,8 @@ from console.dashboard.views.job_detail import JobDetailView
 from console.dashboard.views.jobs import JobsView
 from console.dashboard.views.members import MembersView
 from console.dashboard.views.not_found import NotFoundView
+from console.dashboard.views.operator import OperatorView
+from console.dashboard.views.project_detail import ProjectDetailView
 from console.dashboard.views.projects import ProjectsView
 from console.dashboard.views.settings import SettingsView
 from console.dashboard.views.signin import SignInView
@@ -27,6 +29,7 @@ SLUG = r"(?P<tenant>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
 ROUTES: list[tuple[re.Pattern[str], type[BaseView]]] = [
     (re.compile(r"^/sign-in$"), SignInView),
     (re.compile(r"^/operator/sign-in$"), SignInView),
+    (re.compile(r"^/operator$"), OperatorView),
     (re.compile(rf"^/t/{SLUG}/sign-in$"), SignInView),
     (re.compile(r"^/tenants$"), TenantsView),
     (re.compile(rf"^/t/{SLUG}(?:/projects)?$"), ProjectsView),
@@ -34,6 +37,10 @@ ROUTES: list[tuple[re.Pattern[str], type[BaseView]]] = [
     (re.compile(rf"^/t/{SLUG}/audit$"), AuditView),
     (re.compile(rf"^/t/{SLUG}/settings$"), SettingsView),
     (re.compile(rf"^/t/{SLUG}/jobs/(?P<job_id>[0-9a-fA-F-]{{36}})$"), JobDetailView),
+    (
+        re.compile(rf"^/t/{SLUG}/projects/(?P<project_id>[0-9a-fA-F-]{{36}})$"),
+        ProjectDetailView,
+    ),
     (re.compile(rf"^/t/{SLUG}/members$"), MembersView),
     (re.compile(rf"^/t/{SLUG}/tokens$"), TokensView),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -48,8 +49,20 @@ class SessionState:
         self.api.use_session(None)
 
 
+# Every live dashboard session of this process (the operator console's health panel counts
+# them); weak, so a session dropped without teardown does not linger here.
+_LIVE: weakref.WeakValueDictionary[int, SessionState] = weakref.WeakValueDictionary()
+
+
+def live_sessions() -> tuple[int, int]:
+    """(sessions, signed in) held by this process."""
+    states = list(_LIVE.values())
+    return len(states), sum(1 for s in states if s.signed_in)
+
+
 def attach_session_state(page: ft.Page, state: SessionState) -> None:
     page.data = state
+    _LIVE[id(state)] = state
 
 
 def get_session_state(page: ft.Page) -> SessionState:
@@ -68,4 +81,5 @@ async def clear_session_state(page: ft.Page) -> None:
         task.cancel()
     state.tasks.clear()
     page.data = None
+    _LIVE.pop(id(state), None)
     await state.api.aclose()

@@ -12,7 +12,7 @@ from console.identity import providers
 from console.identity.deps import PlatformOperator
 from console.identity.signin_schemas import IdentityProviderConfig, IdentityProviderUpdate
 from console.kit.inputs import Text
-from console.platform import schemas, service
+from console.platform import health, schemas, service
 
 router = APIRouter(prefix="/platform", tags=["platform"])
 
@@ -51,6 +51,16 @@ async def create_tenant(
         box=request.app.state.signin_deps.box,
         default_provider=providers.default_tenant_provider(settings),
     )
+
+
+@router.get("/health", response_model=schemas.PlatformHealth)
+async def platform_health(
+    request: Request, operator: PlatformOperator, db: DbSession
+) -> schemas.PlatformHealth:
+    """Database, broker, workers (who answered a ping), queue depth and this process's
+    dashboard sessions. A failing part is reported (status "degraded"), not raised."""
+    state = request.app.state
+    return await health.platform_health(db, state.db, state.settings)
 
 
 @router.get("/tenants/{tenant_id}", response_model=schemas.PlatformTenant)

@@ -43,3 +43,42 @@ class SuspendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NoNul] = ""
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    latency_ms: float | None = Field(description="How long the check took (None if not run).")
+    detail: str | None = None
+
+
+class WorkersHealth(BaseModel):
+    ok: bool = Field(description="At least one worker answered the ping.")
+    count: int = Field(description="Workers that answered within the ping timeout.")
+    names: list[str]
+    detail: str | None = None
+
+
+class QueueHealth(BaseModel):
+    ok: bool = Field(description="The jobs table could be read.")
+    queued: int | None = Field(description="Job rows waiting to run (the rows are the truth).")
+    running: int | None
+    oldest_queued_age_seconds: float | None
+    broker_queue_length: int | None = Field(
+        description="Doorbells waiting in the broker's queue (Redis only; None elsewhere)."
+    )
+
+
+class SessionsHealth(BaseModel):
+    total: int = Field(description="Dashboard (Flet) sessions held by this web process.")
+    signed_in: int
+
+
+class PlatformHealth(BaseModel):
+    status: Literal["ok", "degraded"]
+    checked_at: datetime
+    process: str = Field(description="The web process that answered (host:pid).")
+    database: ComponentHealth
+    broker: ComponentHealth
+    workers: WorkersHealth
+    queue: QueueHealth
+    sessions: SessionsHealth

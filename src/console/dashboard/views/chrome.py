@@ -48,7 +48,7 @@ def page_header(view: BaseView, title: str) -> ft.AppBar:
         tenants=state.tenants,
         on_switch=switch,
         on_sign_out=sign_out,
-        sections=sections(view),
+        sections=[*sections(view), *operator_link(view)],
     )
 
 
@@ -92,4 +92,25 @@ def sections(view: BaseView) -> list[ft.Control]:
         )
         for name, label, icon in SECTIONS
         if name not in ADMIN_SECTIONS or tenant.get("role") == "admin"
+    ]
+
+
+def operator_link(view: BaseView) -> list[ft.Control]:
+    """Operators get a way to the operator console from every screen."""
+    user = view.state.user
+    if not (user and user.get("is_operator")):
+        return []
+    here = view.route.split("?")[0].rstrip("/") == "/operator"
+
+    @safe
+    async def click(_: ft.ControlEvent) -> None:
+        await view.state.router.go("/operator")
+
+    return [
+        ft.TextButton(
+            "Operator console",
+            icon=ft.Icons.ADMIN_PANEL_SETTINGS,
+            tooltip="Operator console (current page)" if here else "Go to the operator console",
+            on_click=click,
+        )
     ]

@@ -1,5 +1,6 @@
-"""A tenant's projects: search, read, and (members) create, export (the current filter) and
-import a CSV (FilePicker → signed upload URL → import job)."""
+"""A tenant's projects: search, status filter and sort (all in the route, so links and
+back/forward work), open a project's page, and (members) create, export (the current filter)
+and import a CSV (FilePicker → signed upload URL → import job)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,28 @@ from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import enter_tenant
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2}
+STATUSES = {"active": "Active", "archived": "Archived"}
+SORTS = {
+    "name": "Name (A to Z)",
+    "-name": "Name (Z to A)",
+    "key": "Key (A to Z)",
+    "-key": "Key (Z to A)",
+    "created_at": "Created (oldest first)",
+    "-created_at": "Created (newest first)",
+    "updated_at": "Updated (oldest first)",
+    "-updated_at": "Updated (newest first)",
+}
+DEFAULT_SORT = "name"
+
+
+def list_route(slug: str, *, q: str = "", status: str | None = None, sort: str = "") -> str:
+    """The projects list with these filters (defaults left out, so plain links stay plain)."""
+    query = {
+        k: v
+        for k, v in (("q", q), ("status", status), ("sort", sort))
+        if v and not (k == "sort" and v == DEFAULT_SORT)
+    }
+    return f"/t/{slug}/projects" + (f"?{urlencode(query)}" if query else "")
 
 
 class ProjectsView(BaseView):
@@ -23,23 +46,59 @@ class ProjectsView(BaseView):
 
     def build(self) -> list[ft.Control]:
         self.slug = self.params["tenant"]
+        status, sort = self.query.get("status"), self.query.get("sort")
+        self.status_filter = status if status in STATUSES else None
+        self.sort = sort if sort in SORTS else DEFAULT_SORT
         self.search = ft.TextField(
             label="Search projects",
+            tooltip="Search in project keys and names; press Enter",
             value=self.query.get("q", ""),
             prefix_icon=ft.Icons.SEARCH,
             on_submit=self._search,
             width=320,
             dense=True,
         )
+        self.status_dropdown = ft.Dropdown(
+            label="Status",
+            tooltip="Show active, archived or all projects",
+            value=self.status_filter or "all",
+            options=[ft.DropdownOption(key="all", text="All statuses")]
+            + [ft.DropdownOption(key=k, text=text) for k, text in STATUSES.items()],
+            on_select=self._filter,
+            width=180,
+            dense=True,
+        )
+        self.sort_dropdown = ft.Dropdown(
+            label="Sort by",
+            tooltip="Order of the projects",
+            value=self.sort,
+            options=[ft.DropdownOption(key=k, text=text) for k, text in SORTS.items()],
+            on_select=self._filter,
+            width=240,
+            dense=True,
+        )
         self.create_button = ft.FilledButton(
-            "New project", icon=ft.Icons.ADD, on_click=self._open_create, visible=False
+            "New project",
+            icon=ft.Icons.ADD,
+            tooltip="Create a project",
+            on_click=self._open_create,
+            visible=False,
         )
         self.export_button = ft.OutlinedButton(
-            "Export", icon=ft.Icons.FILE_DOWNLOAD, on_click=self._export, visible=False
+            "Export",
+            icon=ft.Icons.FILE_DOWNLOAD,
+            tooltip="Export the listed projects as CSV",
+            on_click=self._export,
+            visible=False,
         )
         # Import opens the file dialog on the client, inside the click (ft.PickFiles, set once
         # the picker exists): browsers refuse a picker opened after a server round trip.
-        self.import_button = ft.OutlinedButton("Import", icon=ft.Icons.FILE_UPLOAD, visible=False)
+        self.import_button = ft.OutlinedButton(
+            "Import",
+            icon=ft.Icons.FILE_UPLOAD,
+            tooltip="Import projects from a CSV file",
+            visible=False,
+        )
         self.picker: ft.FilePicker | None = None
         self.upload: dict[str, Any] | None = None  # the upload in flight: ticket + file name
         self.upload_bar = ft.ProgressBar(value=0, width=240)
@@ -52,10 +111,12 @@ class ProjectsView(BaseView):
         self.summary = ft.Text("")
         self.progress = ft.ProgressBar(visible=True)
         self.table = ft.DataTable(
-            columns=[ft.DataColumn(ft.Text(h)) for h in ("Key", "Name", "Status", "Updated")],
+            columns=[ft.DataColumn(ft.Text(h)) for h in ("Key", "Name", "Status", "Updated", "")],
             rows=[],
         )
-        self.more = ft.TextButton("Load more", on_click=self._more, visible=False)
+        self.more = ft.TextButton(
+            "Load more", tooltip="Show the next projects", on_click=self._more, visible=False
+        )
         self.empty = ft.Text("No projects yet.", visible=False)
         self.next_cursor: str | None = None
         self.dialog: ft.AlertDialog | None = None
@@ -67,7 +128,12 @@ class ProjectsView(BaseView):
                     [
                         ft.Row(
                             [
-                                self.search,
+                                ft.Row(
+                                    [self.search, self.status_dropdown, self.sort_dropdown],
+                                    spacing=12,
+                                    tight=True,
+                                    wrap=True,
+                                ),
                                 ft.Row(
                                     [self.export_button, self.import_button, self.create_button],
                                     spacing=8,
@@ -116,9 +182,11 @@ class ProjectsView(BaseView):
         await super().on_leave()
 
     async def _load(self, *, reset: bool) -> None:
-        params: dict[str, Any] = {"limit": 50}
+        params: dict[str, Any] = {"limit": 50, "sort": self.sort}
         if self.search.value:
             params["q"] = self.search.value
+        if self.status_filter:
+            params["status"] = self.status_filter
         if not reset and self.next_cursor:
             params["cursor"] = self.next_cursor
         self.progress.visible = True
@@ -127,34 +195,60 @@ class ProjectsView(BaseView):
             page = await self.state.api.get(f"/api/v1/tenants/{self.slug}/projects", params=params)
         finally:
             self.progress.visible = False
-        rows = [
-            ft.DataRow(
-                cells=[
-                    ft.DataCell(ft.Text(p["key"], weight=ft.FontWeight.BOLD)),
-                    ft.DataCell(ft.Text(p["name"])),
-                    ft.DataCell(ft.Text(p["status"])),
-                    ft.DataCell(ft.Text(p["updated_at"][:16].replace("T", " "))),
-                ]
-            )
-            for p in page["items"]
-        ]
+        rows = [self._row(p) for p in page["items"]]
         self.table.rows = rows if reset else [*self.table.rows, *rows]
         self.next_cursor = page["next_cursor"]
         self.more.visible = self.next_cursor is not None
         total = f"{page['total']}{'' if page['total_exact'] else '+'}"
         self.summary.value = f"{total} project{'s' if page['total'] != 1 else ''}"
         self.summary.visible = bool(self.table.rows)
-        self.empty.value = (
-            f"No projects match “{self.search.value}”." if self.search.value else "No projects yet."
-        )
+        if self.search.value:
+            self.empty.value = f"No projects match “{self.search.value}”."
+        elif self.status_filter:
+            self.empty.value = f"No {self.status_filter} projects."
+        else:
+            self.empty.value = "No projects yet."
         self.empty.visible = not self.table.rows
         self.page.update()
 
+    def _row(self, p: dict[str, Any]) -> ft.DataRow:
+        opener = self._project_opener(str(p["id"]))
+        label = f"{p['key']} — {p['name']}"
+        return ft.DataRow(
+            cells=[
+                ft.DataCell(ft.Text(p["key"], weight=ft.FontWeight.BOLD), on_tap=opener),
+                ft.DataCell(ft.Text(p["name"]), on_tap=opener),
+                ft.DataCell(ft.Text(p["status"])),
+                ft.DataCell(ft.Text(p["updated_at"][:16].replace("T", " "))),
+                ft.DataCell(
+                    ft.IconButton(ft.Icons.OPEN_IN_NEW, tooltip=f"Open {label}", on_click=opener)
+                ),
+            ]
+        )
+
+    def _project_opener(self, project_id: str) -> Callable[[Any], Awaitable[None]]:
+        @safe
+        async def open_project(_: Any) -> None:
+            await self.state.router.go(f"/t/{self.slug}/projects/{project_id}")
+
+        return open_project
+
+    def _route(self) -> str:
+        status = self.status_dropdown.value
+        return list_route(
+            self.slug,
+            q=(self.search.value or "").strip(),
+            status=status if status in STATUSES else None,
+            sort=self.sort_dropdown.value or DEFAULT_SORT,
+        )
+
     @safe
     async def _search(self, _: ft.ControlEvent) -> None:
-        q = (self.search.value or "").strip()
-        query = f"?{urlencode({'q': q})}" if q else ""
-        await self.state.router.go(f"/t/{self.slug}/projects{query}")
+        await self.state.router.go(self._route())
+
+    @safe
+    async def _filter(self, _: ft.ControlEvent) -> None:
+        await self.state.router.go(self._route())
 
     @safe
     async def _more(self, _: ft.ControlEvent) -> None:
@@ -196,8 +290,12 @@ class ProjectsView(BaseView):
             title=ft.Text("New project"),
             content=ft.Column([key, name, description], tight=True, width=420),
             actions=[
-                ft.TextButton("Cancel", on_click=lambda _: self._close_dialog()),
-                ft.FilledButton("Create", on_click=save),
+                ft.TextButton(
+                    "Cancel",
+                    tooltip="Close without creating",
+                    on_click=lambda _: self._close_dialog(),
+                ),
+                ft.FilledButton("Create", tooltip="Create the project", on_click=save),
             ],
         )
         self.page.show_dialog(self.dialog)
@@ -207,8 +305,9 @@ class ProjectsView(BaseView):
     @safe
     async def _export(self, _: ft.ControlEvent) -> None:
         q = (self.search.value or "").strip() or None
-        job = await self.state.api.create_export(self.slug, q=q)
-        what = f"projects matching “{q}”" if q else "all projects"
+        job = await self.state.api.create_export(self.slug, q=q, status=self.status_filter)
+        kind = f"{self.status_filter} projects" if self.status_filter else "projects"
+        what = f"{kind} matching “{q}”" if q else (kind if self.status_filter else "all projects")
         snack(
             self.page,
             f"Exporting {what}.",
