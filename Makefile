@@ -47,7 +47,7 @@ lint: $(STAMP)
 bench: $(STAMP)  ## API throughput/latency on PostgreSQL; prints JSON
 	$(BIN)/python bench/api.py
 
-bench-jobs: $(STAMP)  ## jobs: cancel latency, worker death, export, feed fan-out; prints JSON
+bench-jobs: $(STAMP)  ## jobs: cancel latency, worker death, fairness, export, feed fan-out; prints JSON
 	$(BIN)/python bench/jobs.py
 
 clean:
