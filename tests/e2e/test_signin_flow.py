@@ -27,7 +27,7 @@ def _cookie(context, name: str) -> dict | None:
 
 
 def _expect_demo_projects(page) -> None:
-    expect(page.get_by_role("cell", name="Website relaunch")).to_be_visible()
+    expect(page.get_by_role("cell", name="Website relaunch", exact=True)).to_be_visible()
     expect(page.get_by_text("4 projects")).to_be_visible()
 
 
@@ -76,7 +76,7 @@ def test_sign_in_reload_new_tab_and_sign_out(console: Console, new_context):
     reload(page)
     expect(sign_in_button(page)).to_be_visible()
     expect(sign_in_screen(page, "Sign in to Demo Company")).to_be_visible()
-    expect(page.get_by_role("cell", name="Website relaunch")).to_have_count(0)
+    expect(page.get_by_role("cell", name="Website relaunch", exact=True)).to_have_count(0)
     shot(page, "signin-07-signed-out-after-reload")
     # Signing out revokes the session on the server: the cookie the browser still holds (the
     # dashboard signs out over its websocket, so no HTTP response can clear it) is dead.
