@@ -13,10 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from celery import Celery
 
+from console.jobs.dispatch import QUEUE, TASK_NAME
 from console.settings import Settings, get_settings
 
-TASK_NAME = "console.jobs.run_next"
-QUEUE = "console.jobs"
 FILESYSTEM_SCHEME = "filesystem://"
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from console.db import UTCDateTime, utcnow
 from console.identity.models import User
+from console.jobs.dispatch import send_doorbell
 from console.jobs.models import Job
 from console.settings import Settings
 from workers import db as worker_db
@@ -212,18 +213,9 @@ class Runtime:
         self, job_id: uuid.UUID | str | None, *, task_id: str | None = None, countdown: float = 0
     ) -> None:
         """Ring for a job (the hint is for logs); a failure is logged: the sweep re-rings."""
-        from workers.app import QUEUE, TASK_NAME
-
         try:
-            self.app.send_task(
-                TASK_NAME,
-                kwargs={"job_id": str(job_id) if job_id else None},
-                task_id=task_id or str(uuid.uuid4()),
-                countdown=countdown or None,
-                queue=QUEUE,
-                retry=True,
-                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
-            )
+            task_id = task_id or str(uuid.uuid4())
+            send_doorbell(self.app, job_id, task_id=task_id, countdown=countdown)
         except Exception:
             log.warning("job_doorbell_failed", job_id=str(job_id), exc_info=True)
 

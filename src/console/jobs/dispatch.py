@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio.to_thread
 import structlog
@@ -18,6 +18,23 @@ log = structlog.get_logger(__name__)
 
 TASK_NAME = "console.jobs.run_next"
 QUEUE = "console.jobs"
+
+
+def send_doorbell(
+    app: Celery, job_id: uuid.UUID | str | None, *, task_id: str, countdown: float = 0
+) -> None:
+    """One `run_next` message (blocking; the job id is a hint for logs). A short retry: with
+    the broker down the caller gets an error within about a second, and the workers' sweep
+    rings for the queued row later."""
+    app.send_task(
+        TASK_NAME,
+        kwargs={"job_id": str(job_id) if job_id else None},
+        task_id=task_id,
+        queue=QUEUE,
+        countdown=countdown or None,
+        retry=True,
+        retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_max": 0.5},
+    )
 
 
 class JobDispatcher(Protocol):
@@ -45,16 +62,7 @@ class CeleryDispatcher:
             return self._app
 
     def _send(self, job_id: uuid.UUID, task_id: str, countdown: float) -> None:
-        # A short retry: with the broker down the request answers within about a second, and
-        # the workers' sweep rings for the queued row later.
-        options: dict[str, Any] = {
-            "task_id": task_id,
-            "queue": QUEUE,
-            "retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_max": 0.5},
-        }
-        if countdown > 0:
-            options["countdown"] = countdown
-        self._celery().send_task(TASK_NAME, kwargs={"job_id": str(job_id)}, **options)
+        send_doorbell(self._celery(), job_id, task_id=task_id, countdown=countdown)
 
     async def dispatch(self, job_id: uuid.UUID, *, task_id: str, countdown: float = 0) -> None:
         try:

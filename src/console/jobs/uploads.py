@@ -73,23 +73,26 @@ async def create_ticket(
     )
 
 
+INVALID_LINK = "This upload link is not valid; ask for a new one."
+
+
 def _read_token(settings: Settings, upload_id: uuid.UUID, token: str) -> dict[str, Any]:
     payload = upload_signer(settings.secret_key.get_secret_value()).loads(token)
+    if payload is None or payload.get("i") != str(upload_id):
+        raise Forbidden(INVALID_LINK)
     try:
-        valid = payload is not None and payload["i"] == str(upload_id)
-        if valid:
-            assert payload is not None
-            payload["tenant_id"] = uuid.UUID(str(payload["t"]))
-            payload["user_id"] = uuid.UUID(str(payload["u"]))
-            int(payload["m"]), int(payload["e"])
-    except (KeyError, ValueError, TypeError):
-        valid = False
-    if not valid:
-        raise Forbidden("This upload link is not valid; ask for a new one.")
-    assert payload is not None
-    if datetime.now(UTC).timestamp() > int(payload["e"]):
+        ticket = {
+            **payload,
+            "tenant_id": uuid.UUID(str(payload["t"])),
+            "user_id": uuid.UUID(str(payload["u"])),
+            "m": int(payload["m"]),  # type: ignore[call-overload]
+            "e": int(payload["e"]),  # type: ignore[call-overload]
+        }
+    except (KeyError, ValueError, TypeError) as exc:
+        raise Forbidden(INVALID_LINK) from exc
+    if datetime.now(UTC).timestamp() > ticket["e"]:
         raise Gone("This upload link has expired; start the upload again.")
-    return payload
+    return ticket
 
 
 async def receive(

@@ -104,7 +104,8 @@ async def _broker_queue_length(settings: Settings) -> int | None:
         return None
     from redis.asyncio import Redis
 
-    from workers.app import QUEUE, split_key_prefix
+    from console.jobs.dispatch import QUEUE
+    from workers.app import split_key_prefix
 
     url, prefix = split_key_prefix(settings.broker_url)
     client = Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT)

@@ -13,7 +13,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 
 PAGE_SIZE = 50
 ANYONE = "anyone"
@@ -124,27 +124,17 @@ class AuditView(BaseView):
         self.events: list[dict[str, Any]] = []
         self.next_cursor: str | None = None
         self.dialog: ft.AlertDialog | None = None
-        return [
+        return page_body(
             self.loading,
-            ft.Container(
-                padding=24,
-                expand=True,
-                content=ft.Column(
-                    [
-                        ft.Text("Audit log", size=24, weight=ft.FontWeight.BOLD),
-                        self.filters,
-                        self.denied,
-                        self.error,
-                        self.retry,
-                        self.table,
-                        self.empty,
-                        self.more,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
-            ),
-        ]
+            ft.Text("Audit log", size=24, weight=ft.FontWeight.BOLD),
+            self.filters,
+            self.denied,
+            self.error,
+            self.retry,
+            self.table,
+            self.empty,
+            self.more,
+        )
 
     @property
     def _filtered(self) -> bool:

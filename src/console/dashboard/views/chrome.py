@@ -26,6 +26,19 @@ async def enter_tenant(view: BaseView, slug: str, busy: ft.Control) -> dict[str,
     return state.tenant
 
 
+def page_body(busy: ft.Control, *controls: ft.Control) -> list[ft.Control]:
+    """A screen's layout: its loading bar on top, then its controls in a padded, scrolling
+    column."""
+    return [
+        busy,
+        ft.Container(
+            padding=24,
+            expand=True,
+            content=ft.Column(list(controls), spacing=16, scroll=ft.ScrollMode.AUTO),
+        ),
+    ]
+
+
 def page_header(view: BaseView, title: str) -> ft.AppBar:
     state = view.state
 

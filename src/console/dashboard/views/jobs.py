@@ -17,7 +17,7 @@ from console.dashboard.controls.job_row import JobRow
 from console.dashboard.controls.job_status import STATUS_LOOKS, apply_change, as_datetime
 from console.dashboard.notify import safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 
 log = structlog.get_logger(__name__)
 
@@ -130,34 +130,24 @@ class JobsView(BaseView):
         # What the live loop changed since its last flush (updated alone, not the whole page:
         # a page diff costs ~10 ms of CPU per view, a row's a fraction of that).
         self._dirty: dict[int, ft.Control] = {}
-        return [
+        return page_body(
             self.loading,
-            ft.Container(
-                padding=24,
-                expand=True,
-                content=ft.Column(
-                    [
-                        ft.Row(
-                            [
-                                ft.Text("Jobs", size=24, weight=ft.FontWeight.BOLD),
-                                ft.Row(
-                                    [self.status_dropdown, self.kind_dropdown],
-                                    spacing=12,
-                                    tight=True,
-                                ),
-                            ],
-                            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                            wrap=True,
-                        ),
-                        self.list,
-                        self.empty,
-                        self.more,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
+            ft.Row(
+                [
+                    ft.Text("Jobs", size=24, weight=ft.FontWeight.BOLD),
+                    ft.Row(
+                        [self.status_dropdown, self.kind_dropdown],
+                        spacing=12,
+                        tight=True,
+                    ),
+                ],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                wrap=True,
             ),
-        ]
+            self.list,
+            self.empty,
+            self.more,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

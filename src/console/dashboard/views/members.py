@@ -11,7 +11,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 from console.dashboard.views.projects import ROLE_RANK
 
 ROLES = ("viewer", "member", "admin")
@@ -63,30 +63,20 @@ class MembersView(BaseView):
         self.no_invitations = ft.Text("No pending invitations.", visible=False)
         self.members: dict[str, dict[str, Any]] = {}
         self.dialog: ft.AlertDialog | None = None
-        return [
+        return page_body(
             self.progress,
-            ft.Container(
-                padding=24,
-                content=ft.Column(
-                    [
-                        ft.Row(
-                            [self.summary, self.invite_button],
-                            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                            wrap=True,
-                        ),
-                        self.read_only,
-                        self.table,
-                        self.empty,
-                        self.invitations_title,
-                        self.invitations,
-                        self.no_invitations,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
-                expand=True,
+            ft.Row(
+                [self.summary, self.invite_button],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                wrap=True,
             ),
-        ]
+            self.read_only,
+            self.table,
+            self.empty,
+            self.invitations_title,
+            self.invitations,
+            self.no_invitations,
+        )
 
     def _member_columns(self) -> list[ft.DataColumn]:
         headings = ["Name", "Email", "Role", "Joined"]

@@ -12,7 +12,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 from console.dashboard.views.projects import ROLE_RANK, STATUSES
 
 NAME_MAX = 200
@@ -80,34 +80,24 @@ class ProjectDetailView(BaseView):
             tooltip="Back to the list of projects",
             on_click=self._back,
         )
-        return [
+        return page_body(
             self.loading,
-            ft.Container(
-                padding=24,
-                expand=True,
-                content=ft.Column(
-                    [
-                        self.back_button,
-                        ft.Row(
-                            [
-                                ft.Row([self.heading, self.status_text], spacing=12, tight=True),
-                                ft.Row(
-                                    [self.edit_button, self.archive_button, self.delete_button],
-                                    spacing=8,
-                                    tight=True,
-                                ),
-                            ],
-                            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                            wrap=True,
-                        ),
-                        self.missing,
-                        self.details,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
+            self.back_button,
+            ft.Row(
+                [
+                    ft.Row([self.heading, self.status_text], spacing=12, tight=True),
+                    ft.Row(
+                        [self.edit_button, self.archive_button, self.delete_button],
+                        spacing=8,
+                        tight=True,
+                    ),
+                ],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                wrap=True,
             ),
-        ]
+            self.missing,
+            self.details,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 

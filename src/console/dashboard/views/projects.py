@@ -13,7 +13,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2}
 STATUSES = {"active": "Active", "archived": "Archived"}
@@ -120,41 +120,31 @@ class ProjectsView(BaseView):
         self.empty = ft.Text("No projects yet.", visible=False)
         self.next_cursor: str | None = None
         self.dialog: ft.AlertDialog | None = None
-        return [
+        return page_body(
             self.progress,
-            ft.Container(
-                padding=24,
-                content=ft.Column(
-                    [
-                        ft.Row(
-                            [
-                                ft.Row(
-                                    [self.search, self.status_dropdown, self.sort_dropdown],
-                                    spacing=12,
-                                    tight=True,
-                                    wrap=True,
-                                ),
-                                ft.Row(
-                                    [self.export_button, self.import_button, self.create_button],
-                                    spacing=8,
-                                    tight=True,  # its width, not a whole line
-                                ),
-                            ],
-                            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                            wrap=True,
-                        ),
-                        self.upload_panel,
-                        self.summary,
-                        self.table,
-                        self.empty,
-                        self.more,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
-                expand=True,
+            ft.Row(
+                [
+                    ft.Row(
+                        [self.search, self.status_dropdown, self.sort_dropdown],
+                        spacing=12,
+                        tight=True,
+                        wrap=True,
+                    ),
+                    ft.Row(
+                        [self.export_button, self.import_button, self.create_button],
+                        spacing=8,
+                        tight=True,  # its width, not a whole line
+                    ),
+                ],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                wrap=True,
             ),
-        ]
+            self.upload_panel,
+            self.summary,
+            self.table,
+            self.empty,
+            self.more,
+        )
 
     @safe
     async def on_enter(self) -> None:

@@ -12,7 +12,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 
 DENIED = "Only admins can change tenant settings."
 DEFAULT_SCOPES = "openid email profile"
@@ -106,24 +106,14 @@ class SettingsView(BaseView):
         self.retry = ft.TextButton(
             "Try again", tooltip="Load the settings again", on_click=self._retry, visible=False
         )
-        return [
+        return page_body(
             self.loading,
-            ft.Container(
-                padding=24,
-                expand=True,
-                content=ft.Column(
-                    [
-                        ft.Text("Settings", size=24, weight=ft.FontWeight.BOLD),
-                        self.denied,
-                        self.error,
-                        self.retry,
-                        self.form,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
-            ),
-        ]
+            ft.Text("Settings", size=24, weight=ft.FontWeight.BOLD),
+            self.denied,
+            self.error,
+            self.retry,
+            self.form,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

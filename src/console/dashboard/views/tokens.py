@@ -12,7 +12,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant
+from console.dashboard.views.chrome import enter_tenant, page_body
 from console.dashboard.views.members import ROLE_LABELS, ROLES
 from console.dashboard.views.projects import ROLE_RANK
 
@@ -50,26 +50,16 @@ class TokensView(BaseView):
         self.empty = ft.Text("No API tokens yet.", visible=False)
         self.tokens: dict[str, dict[str, Any]] = {}
         self.dialog: ft.AlertDialog | None = None
-        return [
+        return page_body(
             self.progress,
-            ft.Container(
-                padding=24,
-                content=ft.Column(
-                    [
-                        ft.Row(
-                            [self.summary, self.create_button],
-                            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                            wrap=True,
-                        ),
-                        self.table,
-                        self.empty,
-                    ],
-                    spacing=16,
-                    scroll=ft.ScrollMode.AUTO,
-                ),
-                expand=True,
+            ft.Row(
+                [self.summary, self.create_button],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                wrap=True,
             ),
-        ]
+            self.table,
+            self.empty,
+        )
 
     @safe
     async def on_enter(self) -> None:
