@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -64,14 +65,24 @@ async def test_non_operators_are_refused(
 
 
 async def test_a_running_worker_answers_the_ping(test_database: DatabaseUnderTest, tmp_path: Path):
-    from tests.workers.support import running_worker, worker_settings
+    from tests.workers.support import start_worker_process, stop_process, worker_settings
 
     settings = worker_settings(test_database, tmp_path)
     nobody = await health.workers_health(settings)
     assert (nobody.ok, nobody.count, nobody.names) == (False, 0, [])
-    health._workers_cache.clear()
-    with running_worker(settings):
-        answered = await health.workers_health(settings)
+    # A worker process of its own: an in-process worker started after another one stopped in
+    # this process runs jobs but no longer answers remote control.
+    process = start_worker_process(settings, log_path=tmp_path / "worker.log")
+    try:
+        deadline = anyio.current_time() + 30
+        while True:
+            health._workers_cache.clear()
+            answered = await health.workers_health(settings)
+            if answered.ok or anyio.current_time() > deadline:
+                break
+            await anyio.sleep(0.5)
+    finally:
+        stop_process(process)
     assert answered.ok
     assert answered.count == 1
     assert len(answered.names) == 1
