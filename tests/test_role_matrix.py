@@ -133,6 +133,7 @@ POLICY: dict[Route, str] = {
     ("GET", T + "/api-tokens"): TENANT_ADMIN,
     ("POST", T + "/api-tokens"): TENANT_ADMIN,
     ("DELETE", T + "/api-tokens/{token_id}"): TENANT_ADMIN,
+    ("GET", T + "/overview"): TENANT_VIEWER,
     ("GET", T + "/projects"): TENANT_VIEWER,
     ("POST", T + "/projects"): TENANT_MEMBER,
     ("GET", T + "/projects/{project_id}"): TENANT_VIEWER,
@@ -543,8 +544,15 @@ async def test_role_matrix(
 # ---- the cross-tenant probe --------------------------------------------------------------------
 
 RESOURCE_ROUTES = [r for r in ROUTES if is_tenant_route(r) and set(path_params(r[1])) - {"tenant"}]
+# Counts only, no ids to leak or to prove anything with: tests/overview checks they are B's own.
+COUNT_ROUTES = {("GET", T + "/overview")}
 LIST_ROUTES = [
-    r for r in ROUTES if is_tenant_route(r) and r[0] == "GET" and path_params(r[1]) == ["tenant"]
+    r
+    for r in ROUTES
+    if is_tenant_route(r)
+    and r[0] == "GET"
+    and path_params(r[1]) == ["tenant"]
+    and r not in COUNT_ROUTES
 ]
 
 

@@ -44,6 +44,7 @@ from console.kit.metrics import MetricsMiddleware
 from console.kit.ratelimit import ConsoleLimits, NoLimits, RateLimiter
 from console.kit.requestctx import RequestContextMiddleware
 from console.kit.security import SecurityHeadersMiddleware
+from console.overview.router import router as overview_router
 from console.platform.router import router as platform_router
 from console.projects.router import router as projects_router
 from console.settings import Settings, get_settings
@@ -169,6 +170,7 @@ def create_app(
         auth_router,
         tenancy_router,
         projects_router,
+        overview_router,
         jobs_router,
         uploads_router,
         audit_router,

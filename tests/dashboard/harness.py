@@ -45,9 +45,9 @@ from starlette.types import ASGIApp
 
 from console.dashboard.gate import HANDSHAKE, Handshake
 from tests.conftest import ORIGIN
+from tests.dashboard.wire import apply_patch
 
 REGISTER, PATCH, EVENT, UPDATE, INVOKE, CRASHED = 1, 2, 3, 4, 5, 6
-REPLACE, ADD, REMOVE, MOVE = 0, 1, 2, 3
 # Props whose string values a person can read on screen (or in a tooltip).
 TEXT_PROPS = ("value", "content", "label", "text", "title", "error", "hint_text", "tooltip")
 DIALOG_TYPES = {"AlertDialog", "SnackBar", "BottomSheet", "Banner", "CupertinoAlertDialog"}
@@ -363,50 +363,6 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _strings(item)
-
-
-def apply_patch(target: Control, patch: list[Any]) -> None:
-    """Apply one PatchControlBody.patch: `[path table, *ops]` relative to `target`."""
-    table, *ops = patch
-    paths: dict[int, list[Any]] = {}
-
-    def index(node: list[Any], path: list[Any]) -> None:
-        paths[node[0]] = path
-        if len(node) > 1:
-            for key, child in node[1].items():
-                index(child, [*path, key])
-
-    index(table, [])
-
-    def at(node_id: int) -> Any:
-        obj: Any = target
-        for part in paths[node_id]:
-            obj = obj[part]
-        return obj
-
-    for op in ops:
-        kind = op[0]
-        if kind == MOVE:
-            _, src_node, src_key, dst_node, dst_key = op
-            value = at(src_node).pop(src_key)
-            dst = at(dst_node)
-            if isinstance(dst, list):
-                dst.insert(dst_key, value)
-            else:
-                dst[dst_key] = value
-            continue
-        container, key = at(op[1]), op[2]
-        if kind == REPLACE:
-            container[key] = op[3]
-        elif kind == ADD:
-            if isinstance(container, list):
-                container.insert(key, op[3])
-            else:
-                container[key] = op[3]
-        elif kind == REMOVE:
-            container.pop(key)
-        else:
-            raise AssertionError(f"unknown patch operation {op!r}")
 
 
 # -- layer 1: an in-process Session ------------------------------------------------------------

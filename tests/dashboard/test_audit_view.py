@@ -1,5 +1,5 @@
 """The audit log screen (admins): who did what and when from the API, filters kept in the route,
-"Load more", an event's details on demand, and a clear refusal for everyone else."""
+pages in the route, an event's details on demand, and a clear refusal for everyone else."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ async def test_a_time_range_narrows_by_day_and_bad_days_are_field_errors(
     assert tab.find(label="From (YYYY-MM-DD)")["value"] == "2026-03-11"
 
 
-async def test_load_more_pages_through_history(
+async def test_pages_walk_through_history_and_keep_the_filters(
     app: FastAPI, factory: Factory, tabs, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(audit_view, "PAGE_SIZE", 2)
@@ -162,14 +162,22 @@ async def test_load_more_pages_through_history(
     admin = await factory.actor(tenant, "admin")
     for i in range(5):
         await event(factory, tenant.id, f"step.{i}", at=NOON + timedelta(minutes=i))
-    tab = await open_audit(app, tabs, admin, tenant.slug)
+    await event(factory, tenant.id, "other.thing", at=NOON + timedelta(minutes=9))
+    tab = await open_audit(app, tabs, admin, tenant.slug, "?action=step.")
     assert actions(tab) == ["step.4", "step.3"]
+    assert tab.has_text("Showing 1 to 2 events")
 
-    await tab.click("Load more")
-    await tab.click("Load more")
+    await tab.click("Next page")
+    assert actions(tab) == ["step.2", "step.1"]
+    assert tab.flet_page.route.startswith(f"/t/{tenant.slug}/audit?action=step.&cursor=")
+    await tab.click("Next page")
+    assert actions(tab) == ["step.0"]
+    assert tab.has_text("Showing 5 to 5 events")
+    assert not tab.find_all(text="Next page")
 
-    assert actions(tab) == [f"step.{i}" for i in range(4, -1, -1)]
-    assert not tab.find_all("TextButton", text="Load more")
+    await tab.click("First page")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/audit?action=step."
+    assert actions(tab) == ["step.4", "step.3"]
 
 
 async def test_empty_states_say_why(app: FastAPI, factory: Factory, tabs):

@@ -51,7 +51,7 @@ async def test_a_row_opens_the_detail_page(app: FastAPI, factory: Factory, tabs)
     project = await factory.project(tenant, key="WEB", name="Website relaunch")
     tab = await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, viewer))
 
-    await tab.event(tab.find("IconButton", tooltip="Open WEB — Website relaunch"), "click")
+    await tab.event(tab.find("TextButton", tooltip="Open WEB — Website relaunch"), "click")
 
     assert tab.flet_page.route == f"/t/{tenant.slug}/projects/{project.id}"
     assert detail(tab, "Name") == "Website relaunch"
@@ -140,7 +140,9 @@ async def test_an_edit_conflict_explains_itself_and_reloads(app: FastAPI, factor
     dialog = tab.find("AlertDialog", text="Someone saved this project first")
     text = " ".join(tab.texts(dialog))
     assert f"someone has since saved version {project.version + 1}" in text
-    assert tab.find("TextField", label="Your description")["value"] == "My careful words"
+    assert "Your description: My careful words" in text
+    copy = tab.find("OutlinedButton", text="Copy your text")
+    assert copy["action"]["args"] == {"data": "My name\n\nMy careful words"}
     assert detail(tab, "Name") == "Website relaunch"  # nothing overwritten
 
     await tab.click("Reload")
@@ -150,8 +152,8 @@ async def test_an_edit_conflict_explains_itself_and_reloads(app: FastAPI, factor
     editor = tab.find("AlertDialog", text="Edit WEB")
     assert f"Editing version {project.version + 1}" in " ".join(tab.texts(editor))
     assert tab.find("TextField", label="Name")["value"] == "Their name"
-    assert tab.find("TextField", label="Your name")["value"] == "My name"
-    assert tab.find("TextField", label="Your description")["value"] == "My careful words"
+    assert "Your name: My name" in tab.texts(editor)
+    assert "Your description: My careful words" in tab.texts(editor)
 
     await tab.fill("Name", "Merged name")
     await tab.click("Save")

@@ -4,7 +4,9 @@ import and opens the job. Viewers see neither."""
 
 from __future__ import annotations
 
+import gc
 import uuid
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,6 +106,24 @@ async def test_export_and_import_are_offered_to_members_only(
     assert bool(tab.find_all("OutlinedButton", text="Import")) is offered
     pickers = [c for c in tab.controls(visible=False) if c["_c"] == "FilePicker"]
     assert bool(pickers) is offered
+
+
+async def test_a_projects_view_left_behind_is_not_kept_alive_by_its_file_picker(
+    app: FastAPI, factory: Factory, tabs
+):
+    tenant, _, tab = await projects_tab(app, factory, tabs)
+    state = tab.flet_page.data
+    first = weakref.ref(state.router.current)
+
+    for _ in range(3):
+        await tab.in_session(state.router.go(f"/t/{tenant.slug}/home"))
+        await tab.in_session(state.router.go(f"/t/{tenant.slug}/projects"))
+    gc.collect()
+
+    assert first() is None
+    pickers = [c for c in tab.controls(visible=False) if c["_c"] == "FilePicker"]
+    assert len(pickers) == 1
+    assert tab.find("OutlinedButton", text="Import")["action"]["service_id"] == pickers[0]["_i"]
 
 
 async def test_export_exports_the_current_filter(app: FastAPI, factory: Factory, tabs, recorder):

@@ -194,7 +194,7 @@ async def test_status_filter_and_sort_are_in_the_route(app: FastAPI, factory: Fa
     await tab.submit("Search projects")
     await choose(tab, "Status", "archived")
     assert tab.flet_page.route == f"/t/{tenant.slug}/projects?status=archived&sort=-key"
-    assert [row[:3] for row in tab.table()] == [["BBB", "Beta", "archived"]]
+    assert [row[:3] for row in tab.table()] == [["BBB", "Beta", "Archived"]]
 
     await choose(tab, "Status", "all")
     await choose(tab, "Sort by", "name")
@@ -234,3 +234,71 @@ async def test_no_archived_projects_says_so(app: FastAPI, factory: Factory, tabs
 
     assert tab.table() == []
     assert tab.has_text("No archived projects.")
+
+
+async def test_pages_are_in_the_route_and_walk_back_and_forth(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    viewer = await factory.actor(tenant, "viewer")
+    for n in range(60):
+        await factory.project(tenant, key=f"K{n:03d}", name=f"Project {n:03d}")
+    tab = await tabs().open(f"/t/{tenant.slug}/projects?sort=key", cookies(app, viewer))
+    assert tab.has_text("Showing 1 to 25 of 60 projects")
+    shown = [b for b in ("First page", "Previous page", "Next page") if tab.find_all(text=b)]
+    assert shown == ["Next page"]
+
+    await tab.click("Next page")
+    second = tab.flet_page.route
+    assert second.startswith(f"/t/{tenant.slug}/projects?sort=key&cursor=")
+    assert second.endswith("&page=2")
+    assert tab.table()[0][0] == "K025"
+    assert tab.has_text("Showing 26 to 50 of 60 projects")
+
+    await tab.click("Next page")
+    assert tab.flet_page.route.endswith("&page=3")
+    assert [row[0] for row in tab.table()] == [f"K{n:03d}" for n in range(50, 60)]
+    assert not tab.find_all("OutlinedButton", text="Next page")
+
+    await tab.click("Previous page")
+    assert tab.flet_page.route == second
+    assert tab.table()[0][0] == "K025"
+
+    await tab.click("Previous page")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/projects?sort=key"
+    assert tab.table()[0][0] == "K000"
+
+    # A page opened from a link knows no page before it: it offers the first page instead.
+    linked = await tabs().open(second, cookies(app, viewer))
+    assert linked.table()[0][0] == "K025"
+    assert not linked.find_all("OutlinedButton", text="Previous page")
+    await linked.click("First page")
+    assert linked.flet_page.route == f"/t/{tenant.slug}/projects?sort=key"
+
+
+async def test_a_broken_page_link_is_an_error_not_a_crash(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    viewer = await factory.actor(tenant, "viewer")
+    await factory.project(tenant, key="AAA", name="Alpha")
+
+    tab = await tabs().open(
+        f"/t/{tenant.slug}/projects?cursor=not-a-cursor&page=2", cookies(app, viewer)
+    )
+
+    assert tab.crashes == []
+    assert any("cursor" in s.lower() for s in tab.snackbars())
+
+
+async def test_choosing_projects_again_reloads_in_place(app: FastAPI, factory: Factory, tabs):
+    tenant = await factory.tenant()
+    viewer = await factory.actor(tenant, "viewer")
+    await factory.project(tenant, key="AAA", name="Alpha")
+    tab = await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, viewer))
+    view = tab.flet_page.data.router.current
+    kept = view.table.rows[0]
+    await factory.project(tenant, key="BBB", name="Beta")
+
+    await tab.event(tab.find(tooltip="Projects (current page)"), "click")
+
+    assert tab.flet_page.data.router.current is view  # not built again
+    assert [row[0] for row in tab.table()] == ["AAA", "BBB"]
+    assert view.table.rows[0] is kept  # an unchanged project's row is not sent again
+    assert not tab.find_all("ProgressBar")

@@ -157,3 +157,21 @@ async def test_switching_tenant_from_the_header(app: FastAPI, factory: Factory, 
     assert tab.flet_page.route == f"/t/{second.slug}/projects"
     assert [row[0] for row in tab.table()] == ["S2"]
     assert not tab.find_all("FilledButton", text="New project")
+
+
+async def test_switching_tenant_keeps_the_section_the_user_may_open_there(
+    app: FastAPI, factory: Factory, tabs
+):
+    first = await factory.tenant(name="First Co")
+    second = await factory.tenant(name="Second Co")
+    user = await factory.member(first, "admin")
+    await factory.member(second, "viewer", user=user)
+    cookie = cookies(app, await factory.cookie(user))
+
+    jobs = await tabs().open(f"/t/{first.slug}/jobs", cookie)
+    await jobs.click("Second Co (viewer)", "PopupMenuItem")
+    assert jobs.flet_page.route == f"/t/{second.slug}/jobs"
+
+    audit = await tabs().open(f"/t/{first.slug}/audit", cookie)
+    await audit.click("Second Co (viewer)", "PopupMenuItem")
+    assert audit.flet_page.route == f"/t/{second.slug}/home"  # the audit log is for admins

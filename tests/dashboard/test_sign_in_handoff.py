@@ -93,9 +93,9 @@ async def test_a_completed_sign_in_adopts_the_session_and_lands_on_the_tenant(
     await callback(tab, state)
 
     assert f"Signed in as {member.user.email}." in tab.snackbars()
-    assert tab.flet_page.route == f"/t/{tenant.slug}/projects"
-    assert [row[0] for row in tab.table()] == ["WEB"]
-    assert tab.find_all("FilledButton", text="New project")
+    assert tab.flet_page.route == f"/t/{tenant.slug}/home"
+    # The tenant's numbers, read as the member: its one project.
+    assert tab.texts(tab.find(key="tile-active"))[1:] == ["1", "Active project"]
     # ...and it now follows sign-outs of that browser session.
     other = await tabs().open(f"/t/{tenant.slug}/projects", cookies(app, member))
     await other.click("Sign out", "PopupMenuItem")

@@ -69,3 +69,43 @@ def choose_dev_user(popup: Any, name: str) -> None:
 def sign_out(page: Any, email: str) -> None:
     account_button(page, email).click()
     page.get_by_role("menuitem", name="Sign out").click()
+
+
+def sign_in_as_email(popup: Any, email: str) -> None:
+    """On the development identity provider's page (a popup), sign in as any `email` through
+    its "Sign in as another user" form (no need to be in its list of known users); returns once
+    the callback has closed the popup."""
+    form = popup.get_by_role("form", name="Sign in as another user")
+    form.get_by_label("Email").fill(email)
+    with popup.expect_event("close"):
+        form.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def type_into(field: Any, text: str) -> None:
+    """Replace the text of a Flutter text field by typing it, as a user would (`fill()` sets
+    the DOM value behind Flutter's back, and its editor does not always take it)."""
+    page = field.page
+    for _ in range(3):
+        field.click()
+        page.keyboard.press("Control+a")
+        page.keyboard.type(text, delay=15)
+        try:
+            expect(field).to_have_value(text, timeout=2_000)
+            return
+        except AssertionError:
+            continue
+    expect(field).to_have_value(text)
+
+
+def navigate(page: Any, url: str) -> None:
+    """Follow a dashboard deep link inside the app already loaded in `page`: a history entry
+    and a popstate event, as the browser's back and forward buttons do (the route reaches the
+    server like any route change, without reloading Flutter). Use `open_dashboard` to load."""
+    page.evaluate(
+        """url => {
+            history.pushState(history.state, "", url);
+            window.dispatchEvent(new PopStateEvent("popstate", {state: history.state}));
+        }""",
+        url,
+    )
+    page.wait_for_url(url)

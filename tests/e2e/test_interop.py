@@ -125,8 +125,8 @@ def test_tenant_b_signs_in_through_oauth2_mock_server(
         popup.wait_for_event("close")
 
     expect(account_button(page, TENANT_B_USER["email"])).to_be_visible()
-    expect(page.get_by_text("No projects yet.")).to_be_visible()
-    assert page.url == console.url(f"/dashboard/t/{tenant_b.slug}/projects")
+    expect(page.get_by_text("No projects yet")).to_be_visible()
+    assert page.url == console.url(f"/dashboard/t/{tenant_b.slug}/home")
     shot(page, "interop-02-tenant-b-signed-in")
     assert callbacks == [200]
 

@@ -102,6 +102,8 @@ def test_import_export_and_cancel_in_the_browser(
     context = new_context(accept_downloads=True)
     page = context.new_page()
     _sign_in(page, console)
+    expect(page.get_by_text("No projects yet")).to_be_visible()  # Home, of a new tenant
+    _nav(page, "Projects")
     expect(page.get_by_text("No projects yet.")).to_be_visible()
     shot(page, "jobs-01-projects-empty")
 

@@ -3,6 +3,8 @@ signed in across a reload and in a new tab, signing out; a double click on "Sign
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.e2e.conftest import Console
@@ -26,9 +28,9 @@ def _cookie(context, name: str) -> dict | None:
     return next((c for c in context.cookies() if c["name"] == name), None)
 
 
-def _expect_demo_projects(page) -> None:
-    expect(page.get_by_role("cell", name="Website relaunch", exact=True)).to_be_visible()
-    expect(page.get_by_text("4 projects")).to_be_visible()
+def _expect_demo_home(page) -> None:
+    """Signed in, on the demo tenant's Home: its four projects counted on their tile."""
+    expect(page.get_by_role("button", name=re.compile(r"\b4 Active projects$"))).to_be_visible()
 
 
 def test_sign_in_reload_new_tab_and_sign_out(console: Console, new_context):
@@ -46,22 +48,22 @@ def test_sign_in_reload_new_tab_and_sign_out(console: Console, new_context):
     shot(popup, "signin-02-dev-idp-popup")
     choose_dev_user(popup, "Ada Admin")
 
-    _expect_demo_projects(page)
+    _expect_demo_home(page)
     expect(account_button(page, ADA)).to_be_visible()
-    shot(page, "signin-03-projects")
+    shot(page, "signin-03-home")
     session = _cookie(context, "console_session")
     assert session is not None
     assert session["httpOnly"]
     assert session["sameSite"] == "Lax"
-    assert page.url == console.url("/dashboard/t/demo/projects")
+    assert page.url == console.url("/dashboard/t/demo/home")
 
     reload(page)
-    _expect_demo_projects(page)
+    _expect_demo_home(page)
     shot(page, "signin-04-after-reload")
 
     tab = context.new_page()
     open_dashboard(tab, console.url("/dashboard/"))
-    _expect_demo_projects(tab)
+    _expect_demo_home(tab)
     expect(account_button(tab, ADA)).to_be_visible()
     shot(tab, "signin-05-new-tab")
 
@@ -104,7 +106,7 @@ def test_double_click_on_sign_in_shows_no_error_and_signs_in(console: Console, n
     popup.wait_for_load_state()
     choose_dev_user(popup, "Morgan Member")
 
-    _expect_demo_projects(page)
+    _expect_demo_home(page)
     # Who is signed in, from the browser's own cookie (the account menu's accessible name can
     # lag the canvas under load).
     held = next(c for c in context.cookies() if c["name"] == "console_session")
@@ -138,7 +140,7 @@ def test_sign_in_clicked_again_while_its_window_is_open(console: Console, new_co
     assert first.url != second.url  # two sign-ins, each with its own state
 
     choose_dev_user(first, "Ada Admin")
-    _expect_demo_projects(page)
+    _expect_demo_home(page)
     expect(account_button(page, ADA)).to_be_visible()
     shot(page, "doubleclick-02-older-window-finished")
     # The other window is still at the identity provider; the user may close it.

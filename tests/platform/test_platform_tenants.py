@@ -91,12 +91,16 @@ async def test_suspended_tenant_answers_403_with_a_clear_message(
     assert blocked.status_code == 403
     assert blocked.json()["type"].endswith("/tenant-suspended")
     assert "suspended" in blocked.json()["detail"]
+    target = (await client.get(f"/api/v1/auth/tenants/{tenant.slug}")).json()
+    assert target["suspended"] is True
+    assert target["sign_in_available"] is False
 
     resumed = await client.post(
         f"/api/v1/platform/tenants/{tenant.id}/resume", headers=as_cookie(operator, app)
     )
     assert resumed.json()["status"] == "active"
     assert (await client.get(url, headers=as_token(admin))).status_code == 200
+    assert (await client.get(f"/api/v1/auth/tenants/{tenant.slug}")).json()["suspended"] is False
 
     audit = (
         await client.get(

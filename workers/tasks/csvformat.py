@@ -27,7 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, String, case, func, literal
 
 from console.projects.models import PROJECT_STATUSES
-from console.projects.schemas import Description, ProjectKey, ProjectName
+from console.projects.schemas import KEY_RULE, Description, ProjectKey, ProjectName
 
 
 class Dialect(csv.Dialect):
@@ -248,9 +248,6 @@ class RowError:
 _KEY = TypeAdapter(ProjectKey)
 _NAME = TypeAdapter(ProjectName)
 _DESCRIPTION = TypeAdapter(Description)
-KEY_RULE = (
-    "Key must start with a letter and have 2 to 32 letters, digits, hyphens (-) or underscores (_)."
-)
 
 
 def _check(adapter: TypeAdapter[str], value: str, label: str) -> tuple[str, str | None]:
@@ -259,7 +256,7 @@ def _check(adapter: TypeAdapter[str], value: str, label: str) -> tuple[str, str 
     except ValidationError as exc:
         error = exc.errors()[0]
         kind = error["type"]
-        if kind == "string_pattern_mismatch":
+        if kind == "project_key":
             return value, KEY_RULE
         if kind == "string_too_short":
             return value, f"{label} is missing."

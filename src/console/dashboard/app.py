@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -13,14 +14,18 @@ from starlette.types import ASGIApp
 
 from console.dashboard import events
 from console.dashboard.api_client import APIClient
+from console.dashboard.controls import theme
 from console.dashboard.gate import DashboardGate
 from console.dashboard.handoff import ConsoleAuthorization, Handoff
 from console.dashboard.notify import safe_call, snack
 from console.dashboard.router import Router, home_route
 from console.dashboard.state import SessionState, attach_session_state, get_session_state
+from console.dashboard.views.chrome import refresh_chrome
 from console.settings import Settings
 
 log = structlog.get_logger(__name__)
+# Served under the dashboard's mount: the bundled fallback fonts (assets/fonts/README.md).
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 
 
 def build_main(
@@ -49,7 +54,8 @@ def build_main(
         attach_session_state(page, state)
         state.router = Router(page)
         page.title = "Console"
-        page.theme_mode = ft.ThemeMode.SYSTEM
+        theme.style_page(page)
+        state.preferences = theme.preferences()
         page.on_connect = safe_call(events.on_connect)
         page.on_disconnect = events.on_disconnect
         page.on_close = events.on_close
@@ -60,6 +66,7 @@ def build_main(
         try:
             await events.load_identity(page)
             await state.router.show(page.route)
+            await _restore_theme(page)  # the screen is up already: one round trip, after it
         except Exception:
             log.exception("dashboard_start_failed")
             # Not page.add(): it needs a view, and the one there was just cleared.
@@ -84,6 +91,7 @@ def create_dashboard(settings: Settings, api: ASGIApp, handoff: Handoff) -> ASGI
             build_main(settings, api, handoff),
             app_name="Console",
             no_cdn=True,
+            assets_dir=str(ASSETS_DIR),
             secret_key=settings.secret_key.get_secret_value(),
             session_timeout_seconds=settings.dashboard_session_timeout_seconds,
             oauth_state_timeout_seconds=settings.signin_timeout_seconds,
@@ -92,6 +100,19 @@ def create_dashboard(settings: Settings, api: ASGIApp, handoff: Handoff) -> ASGI
         binding_cookie=settings.binding_cookie_name,
         secure_cookies=settings.is_https,
     )
+
+
+async def _restore_theme(page: ft.Page) -> None:
+    """Apply the theme this browser chose before (asked once the first screen is up)."""
+    state = get_session_state(page)
+    mode = await theme.remembered(state.preferences)
+    if mode is None or mode == state.theme_mode:
+        return
+    state.theme_mode = mode
+    page.theme_mode = theme.MODES[mode][0]
+    if state.router.current is not None:
+        refresh_chrome(state.router.current)
+    page.update()
 
 
 async def _route_changed(e: ft.RouteChangeEvent) -> None:

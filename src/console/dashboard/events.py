@@ -103,8 +103,15 @@ async def on_error(e: ft.ControlEvent) -> None:
     log.error("dashboard_error", data=str(getattr(e, "data", ""))[:500])
 
 
-async def on_resize(e: ft.ControlEvent) -> None:
-    log.debug("dashboard_resized")
+async def on_resize(e: ft.PageResizeEvent) -> None:
+    """Re-lay the screen out (rail or drawer) if the window crossed the breakpoint; nothing is
+    fetched, and nothing is sent unless the layout changed."""
+    from console.dashboard.views.chrome import relayout
+
+    ft.context.disable_auto_update()
+    router = get_session_state(e.page).router
+    if router is not None and router.current is not None:
+        relayout(router.current, getattr(e, "width", None) or e.page.width)
 
 
 def session_topic(cookie: str) -> str:

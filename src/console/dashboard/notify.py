@@ -46,6 +46,14 @@ def problem_text(error: ApiError) -> str:
     return f"{error.message}{ref}"
 
 
+def field_errors(error: ApiError) -> dict[str, str]:
+    """The problem's messages by field name (validation errors, or the one `field` it names)."""
+    fields = {str(e["loc"][-1]): e["msg"] for e in error.problem.get("errors", [])}
+    if error.problem.get("field"):
+        fields[str(error.problem["field"])] = error.message
+    return fields
+
+
 def safe(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | None]]:
     """Run a dashboard handler; API problems become an error snackbar, anything unexpected is
     logged with a reference the user can quote — never a traceback on screen."""
@@ -69,13 +77,28 @@ def safe(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | None]]
                 snack(page, exc.message)
                 await get_session_state(page).router.go(f"/t/{exc.problem['tenant']}/sign-in")
                 return None
+            if exc.problem_slug == "tenant-suspended":
+                from console.dashboard.state import get_session_state
+
+                view = get_session_state(ft.context.page).router.current
+                if view is not None:
+                    view.show_unavailable("This tenant is suspended", exc.message)
+                    return None
             snack(ft.context.page, problem_text(exc), error=True)
+            # Whatever the handler changed before it failed (a loading bar it hid) shows too.
+            ft.context.page.update()
         except Exception:
             ref = uuid.uuid4().hex[:12]
+            page = ft.context.page
+            try:
+                snack(page, f"Something went wrong on our side (reference {ref}).", error=True)
+                page.update()
+            except Exception:
+                # Nothing reaches a closed tab (its handler was still running): not a failure
+                # of ours to report, and no traceback for it.
+                log.info("dashboard_handler_outlived_its_tab", handler=handler.__qualname__)
+                return None
             log.exception("dashboard_handler_failed", ref=ref, handler=handler.__qualname__)
-            snack(
-                ft.context.page, f"Something went wrong on our side (reference {ref}).", error=True
-            )
         return None
 
     return wrapper

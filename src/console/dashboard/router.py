@@ -11,6 +11,7 @@ import structlog
 from console.dashboard.state import get_session_state
 from console.dashboard.views.audit import AuditView
 from console.dashboard.views.base import BaseView
+from console.dashboard.views.home import HomeView
 from console.dashboard.views.job_detail import JobDetailView
 from console.dashboard.views.jobs import JobsView
 from console.dashboard.views.members import MembersView
@@ -32,7 +33,8 @@ ROUTES: list[tuple[re.Pattern[str], type[BaseView]]] = [
     (re.compile(r"^/operator$"), OperatorView),
     (re.compile(rf"^/t/{SLUG}/sign-in$"), SignInView),
     (re.compile(r"^/tenants$"), TenantsView),
-    (re.compile(rf"^/t/{SLUG}(?:/projects)?$"), ProjectsView),
+    (re.compile(rf"^/t/{SLUG}(?:/home)?$"), HomeView),
+    (re.compile(rf"^/t/{SLUG}/projects$"), ProjectsView),
     (re.compile(rf"^/t/{SLUG}/jobs$"), JobsView),
     (re.compile(rf"^/t/{SLUG}/audit$"), AuditView),
     (re.compile(rf"^/t/{SLUG}/settings$"), SettingsView),
@@ -63,9 +65,9 @@ def home_route(page: ft.Page) -> str:
     if not state.signed_in:
         return "/sign-in"
     if state.tenant is not None:
-        return f"/t/{state.tenant['slug']}/projects"
+        return f"/t/{state.tenant['slug']}/home"
     if len(state.tenants) == 1:
-        return f"/t/{state.tenants[0]['slug']}/projects"
+        return f"/t/{state.tenants[0]['slug']}/home"
     return "/tenants"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,6 +32,15 @@ class SessionState:
     signin_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     session_topic: str | None = None
     tasks: set[Future[Any]] = field(default_factory=set)
+    # The theme chosen with the app bar's switch: "system", "light" or "dark".
+    theme_mode: str = "system"
+    # The browser's storage (ft.SharedPreferences), where that choice is remembered.
+    preferences: Any = None
+    # One per session (Flet keeps a page's services until it closes; one per view would keep
+    # every view ever shown alive): its events go to the view on screen.
+    file_picker: Any = None
+    # List routes the session paged to → the page before each (controls/pager.py).
+    page_trail: OrderedDict[str, str] = field(default_factory=OrderedDict)
     # The process's job status feed (app.state.job_feed), looked up when a view needs it: the
     # one in-memory read views may do besides the API (contract, issue 4).
     job_feed: Callable[[], Any] = lambda: None

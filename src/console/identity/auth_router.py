@@ -35,7 +35,12 @@ async def sign_in_target(
     if found is None:
         raise NotFound(f"No tenant '{tenant}'.")
     row, available = found
-    return SignInTarget(slug=row.slug, name=row.name, sign_in_available=available)
+    return SignInTarget(
+        slug=row.slug,
+        name=row.name,
+        sign_in_available=available and row.status != "suspended",
+        suspended=row.status == "suspended",
+    )
 
 
 @router.post("/auth/sign-in", response_model=SignInStarted)

@@ -56,6 +56,7 @@ class SignInTarget(BaseModel):
     slug: str
     name: str
     sign_in_available: bool
+    suspended: bool = False
 
 
 class SignInStart(BaseModel):

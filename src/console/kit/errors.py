@@ -136,12 +136,27 @@ async def _console_error(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
+def _plain_message(err: Any) -> str:
+    """Pydantic's message in the words a person filling in a form expects."""
+    ctx = err.get("ctx") or {}
+    match err.get("type"):
+        case "missing":
+            return "This field is required."
+        case "string_too_short" if ctx.get("min_length") == 1:
+            return "Enter a value."
+        case "string_too_short":
+            return f"Use at least {ctx.get('min_length')} characters."
+        case "string_too_long":
+            return f"Use at most {ctx.get('max_length')} characters."
+    return str(err.get("msg", ""))
+
+
 async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
             "loc": [str(part) for part in err.get("loc", ())],
-            "msg": err.get("msg", ""),
+            "msg": _plain_message(err),
             "type": err.get("type", ""),
         }
         for err in exc.errors()

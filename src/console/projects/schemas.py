@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from console.kit.inputs import NoNul
 
+KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{1,31}$"
+KEY_RULE = (
+    "Key must start with a letter and have 2 to 32 letters, digits, hyphens (-) or underscores (_)."
+)
+
+
+def check_key(value: str) -> str:
+    if not re.match(KEY_PATTERN, value):
+        raise PydanticCustomError("project_key", KEY_RULE)
+    return value
+
+
 ProjectKey = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,31}$"
-    ),
+    StringConstraints(strip_whitespace=True, to_upper=True),
+    AfterValidator(check_key),
+    WithJsonSchema({"type": "string", "pattern": KEY_PATTERN, "minLength": 2, "maxLength": 32}),
 ]
 ProjectName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul

@@ -1,4 +1,4 @@
-"""The app bar: who is signed in, the tenant switcher, sign-out."""
+"""The app bar: who is signed in, the tenant switcher, the theme switch, sign-out."""
 
 from __future__ import annotations
 
@@ -16,15 +16,20 @@ def header(
     tenants: list[dict[str, Any]],
     on_switch: Callable[[str], Awaitable[None]],
     on_sign_out: Callable[[], Awaitable[None]],
-    sections: list[ft.Control] | None = None,
+    theme_toggle: ft.Control | None = None,
+    compact: bool = False,
 ) -> ft.AppBar:
-    """`sections`: the tenant's screens (Projects, Jobs), shown first."""
-    actions: list[ft.Control] = list(sections or [])
+    """The screens themselves are in the navigation rail or drawer (controls/navigation.py);
+    with a drawer, Flutter puts its menu button first in the bar. `compact` (a narrow window):
+    the tenant switcher shows its icon only (the title names the tenant)."""
+    actions: list[ft.Control] = [theme_toggle] if theme_toggle is not None else []
     if user is not None:
         if tenants:
             actions.append(
                 ft.PopupMenuButton(
-                    content=ft.Row(
+                    content=ft.Container(ft.Icon(ft.Icons.APARTMENT), padding=8)
+                    if compact
+                    else ft.Row(
                         [
                             ft.Icon(ft.Icons.APARTMENT),
                             ft.Text(tenant["name"] if tenant else "Tenants"),
@@ -60,7 +65,10 @@ def header(
                 ],
             )
         )
-    return ft.AppBar(title=ft.Text(title), actions=[*actions, ft.Container(width=8)])
+    return ft.AppBar(
+        title=ft.Text(title, overflow=ft.TextOverflow.ELLIPSIS),
+        actions=[*actions, ft.Container(width=8)],
+    )
 
 
 def _bind(handler: Callable[..., Awaitable[None]], *args: Any) -> Callable[[Any], Awaitable[None]]:

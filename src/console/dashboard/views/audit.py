@@ -1,5 +1,5 @@
-"""A tenant's audit log (admins): who did what, when; filters kept in the route, "Load more"
-pagination, and an event's details on demand."""
+"""A tenant's audit log (admins): who did what, when; filters and page kept in the route, and
+an event's details on demand."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import flet as ft
 
 from console.dashboard.api_client import ApiError
+from console.dashboard.controls.pager import Pager
 from console.dashboard.notify import problem_text, safe
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import enter_tenant, page_body
@@ -112,8 +113,13 @@ class AuditView(BaseView):
             rows=[],
             visible=False,
         )
-        self.more = ft.TextButton(
-            "Load more", tooltip="Older events", on_click=self._more, visible=False
+        self.pager = Pager(
+            self.state.page_trail,
+            self.route,
+            self.query,
+            self.state.router.go,
+            noun="events",
+            page_size=PAGE_SIZE,
         )
         self.empty = ft.Text("", visible=False)
         self.denied = ft.Text(DENIED, visible=False)
@@ -122,8 +128,6 @@ class AuditView(BaseView):
             "Try again", tooltip="Load the audit log again", on_click=self._retry, visible=False
         )
         self.events: list[dict[str, Any]] = []
-        self.next_cursor: str | None = None
-        self.dialog: ft.AlertDialog | None = None
         return page_body(
             self.loading,
             ft.Text("Audit log", size=24, weight=ft.FontWeight.BOLD),
@@ -133,7 +137,7 @@ class AuditView(BaseView):
             self.retry,
             self.table,
             self.empty,
-            self.more,
+            self.pager.control,
         )
 
     @property
@@ -154,11 +158,7 @@ class AuditView(BaseView):
             return
         self.filters.visible = True
         await self._load_actors()
-        await self._load(reset=True)
-
-    async def on_leave(self) -> None:
-        self._close_dialog()
-        await super().on_leave()
+        await self._load()
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -184,10 +184,10 @@ class AuditView(BaseView):
             params["until"] = f"{(self.until + timedelta(days=1)).isoformat()}T00:00:00Z"
         return params
 
-    async def _load(self, *, reset: bool) -> None:
+    async def _load(self) -> None:
         params = self._params()
-        if not reset and self.next_cursor:
-            params["cursor"] = self.next_cursor
+        if self.pager.cursor:
+            params["cursor"] = self.pager.cursor
         self.loading.visible = True
         self.error.visible = self.retry.visible = False
         self.page.update()
@@ -201,14 +201,9 @@ class AuditView(BaseView):
         finally:
             self.loading.visible = False
             self.page.update()
-        if reset:
-            self.events.clear()
-            self.table.rows.clear()
-        for event in page["items"]:
-            self.events.append(event)
-            self.table.rows.append(self._row(event))
-        self.next_cursor = page["next_cursor"]
-        self.more.visible = self.next_cursor is not None
+        self.events = list(page["items"])
+        self.table.rows = [self._row(event) for event in self.events]
+        self.pager.show(len(self.events), page["next_cursor"])
         self.table.visible = bool(self.events)
         self.empty.value = (
             "No events match these filters." if self._filtered else "Nothing has been recorded yet."
@@ -272,12 +267,8 @@ class AuditView(BaseView):
         await self.state.router.go(f"/t/{self.slug}/audit")
 
     @safe
-    async def _more(self, _: ft.ControlEvent) -> None:
-        await self._load(reset=False)
-
-    @safe
     async def _retry(self, _: ft.ControlEvent) -> None:
-        await self._load(reset=True)
+        await self._load()
 
     def _details_of(self, event: dict[str, Any]):
         @safe
@@ -301,7 +292,7 @@ class AuditView(BaseView):
             modal=True,
             title=ft.Text("Event details"),
             content=ft.Column(
-                [ft.Text(f"{label}: {value}", selectable=True) for label, value in lines]
+                [ft.Text(f"{label}: {value}") for label, value in lines]
                 + [
                     ft.Text("Data", weight=ft.FontWeight.BOLD),
                     ft.Text(data, selectable=True, font_family="monospace"),
@@ -312,13 +303,8 @@ class AuditView(BaseView):
             ),
             actions=[
                 ft.TextButton(
-                    "Close", tooltip="Close the details", on_click=lambda _: self._close_dialog()
+                    "Close", tooltip="Close the details", on_click=lambda _: self.close_dialog()
                 )
             ],
         )
-        self.page.show_dialog(self.dialog)
-
-    def _close_dialog(self) -> None:
-        if self.dialog is not None and self.dialog.open:
-            self.dialog.open = False
-            self.dialog.update()
+        self.open_dialog(self.dialog)

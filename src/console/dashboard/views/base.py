@@ -8,6 +8,8 @@ from typing import Any
 
 import flet as ft
 
+from console.dashboard.controls.dialogs import confirm_button, modal
+from console.dashboard.notify import safe
 from console.dashboard.state import SessionState, get_session_state
 
 
@@ -24,6 +26,7 @@ class BaseView:
         self.params = params
         self.query = query
         self._tasks: set[Future[Any]] = set()
+        self.dialog: ft.AlertDialog | None = None
         self.view = ft.View(route=route, controls=self.build(), padding=0, spacing=0)
 
     @property
@@ -40,7 +43,14 @@ class BaseView:
         """The browser reconnected (refresh, network blip): reload what is shown."""
         await self.on_enter()
 
+    async def reload(self) -> None:
+        """Show the latest data (the user chose the screen they are on again)."""
+        await self.on_refresh()
+
     async def on_leave(self) -> None:
+        # The view's dialog goes with it (a sign-out elsewhere must not leave it on top of the
+        # sign-in screen).
+        self.close_dialog()
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
@@ -57,6 +67,76 @@ class BaseView:
 
         future.add_done_callback(_done)
         return future
+
+    def show_unavailable(self, title: str, message: str) -> None:
+        """Replace the screen with why it cannot be used (a suspended tenant, say); the app bar
+        stays, so the user can switch tenant or sign out."""
+        self.close_dialog()
+        self.view.controls = [
+            ft.Container(
+                padding=24,
+                expand=True,
+                content=ft.Column(
+                    [
+                        ft.Icon(ft.Icons.BLOCK, size=48, color=ft.Colors.ERROR),
+                        ft.Text(title, size=22, weight=ft.FontWeight.BOLD),
+                        ft.Text(message),
+                    ],
+                    spacing=12,
+                ),
+            )
+        ]
+        self.page.update()
+
+    # -- dialogs -------------------------------------------------------------------------------
+
+    def open_dialog(self, dialog: ft.AlertDialog) -> None:
+        self.dialog = dialog
+        self.page.show_dialog(dialog)
+
+    def close_dialog(self) -> None:
+        """Close this view's dialog — not `page.pop_dialog()`, which closes the topmost one
+        (perhaps an error snackbar)."""
+        if self.dialog is not None and self.dialog.open:
+            self.dialog.open = False
+            self.dialog.update()
+
+    def confirm(
+        self,
+        title: str,
+        text: str,
+        label: str,
+        on_confirm: Callable[[], Awaitable[None]],
+        *,
+        destructive: bool = False,
+        tooltip: str | None = None,
+        cancel_tooltip: str = "Close without changing anything",
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
+        """Ask before doing something; `on_confirm` runs (its errors shown as snackbars) only
+        after the user said yes."""
+
+        @safe
+        async def yes(_: ft.ControlEvent) -> None:
+            self.close_dialog()
+            await on_confirm()
+
+        def no(_: ft.ControlEvent) -> None:
+            self.close_dialog()
+            if on_cancel is not None:
+                on_cancel()
+
+        self.open_dialog(
+            modal(
+                title,
+                [ft.Text(text)],
+                confirm=confirm_button(
+                    label, yes, tooltip=tooltip or title, destructive=destructive
+                ),
+                on_cancel=no,
+                cancel_tooltip=cancel_tooltip,
+            )
+        )
 
     @property
     def task_count(self) -> int:

@@ -1,5 +1,5 @@
-"""What every signed-in screen shares: the header's sections (Projects, Jobs), tenant switch and
-sign-out."""
+"""What every signed-in screen shares: the app bar (tenant switch, theme, sign-out) and the way
+to the tenant's sections — a navigation rail on wide windows, a drawer on narrow ones."""
 
 from __future__ import annotations
 
@@ -7,9 +7,27 @@ from typing import Any
 
 import flet as ft
 
+from console.dashboard.controls import navigation
 from console.dashboard.controls.header import header
+from console.dashboard.controls.navigation import Destination
+from console.dashboard.controls.theme import remember, theme_toggle
 from console.dashboard.notify import safe
 from console.dashboard.views.base import BaseView
+
+SECTIONS = (
+    ("home", "Home", ft.Icons.DASHBOARD),
+    ("projects", "Projects", ft.Icons.FOLDER),
+    ("jobs", "Jobs", ft.Icons.WORK_HISTORY),
+    ("members", "Members", ft.Icons.PEOPLE),
+    ("tokens", "API tokens", ft.Icons.KEY),
+    ("audit", "Audit log", ft.Icons.HISTORY_EDU),
+    ("settings", "Settings", ft.Icons.SETTINGS),
+)
+# Shown only to the tenant's admins (the API refuses everyone else anyway).
+ADMIN_SECTIONS = frozenset({"tokens", "audit", "settings"})
+OPERATOR_CONSOLE = "Operator console"
+# Marks the Row page_body/shell builds, so the chrome finds its rail slot.
+SHELL = object()
 
 
 async def enter_tenant(view: BaseView, slug: str, busy: ft.Control) -> dict[str, Any] | None:
@@ -28,102 +46,174 @@ async def enter_tenant(view: BaseView, slug: str, busy: ft.Control) -> dict[str,
 
 def page_body(busy: ft.Control, *controls: ft.Control) -> list[ft.Control]:
     """A screen's layout: its loading bar on top, then its controls in a padded, scrolling
-    column."""
+    column (beside the navigation rail, once the chrome is up)."""
     return [
-        busy,
-        ft.Container(
-            padding=24,
-            expand=True,
-            content=ft.Column(list(controls), spacing=16, scroll=ft.ScrollMode.AUTO),
-        ),
+        shell(
+            [
+                busy,
+                ft.Container(
+                    padding=24,
+                    expand=True,
+                    content=ft.Column(list(controls), spacing=16, scroll=ft.ScrollMode.AUTO),
+                ),
+            ]
+        )
     ]
+
+
+def shell(controls: list[ft.Control]) -> ft.Row:
+    """A slot for the navigation rail (empty until the chrome fills it), then the screen."""
+    row = ft.Row(
+        [
+            ft.Container(visible=False),
+            ft.VerticalDivider(width=1, visible=False),
+            ft.Column(controls, expand=True, spacing=0),
+        ],
+        expand=True,
+        spacing=0,
+        vertical_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+    row.data = SHELL
+    return row
+
+
+def switch_route(view: BaseView, slug: str) -> str:
+    """The same section in the other tenant, if this user may open it there; else its home."""
+    section = getattr(view, "section", None)
+    target = view.state.tenant_by_slug(slug)
+    names = {name for name, _, _ in SECTIONS}
+    admin_only = section in ADMIN_SECTIONS and (target or {}).get("role") != "admin"
+    if section not in names or admin_only:
+        section = "home"
+    return f"/t/{slug}/{section}"
 
 
 def page_header(view: BaseView, title: str) -> ft.AppBar:
-    state = view.state
-
-    @safe
-    async def switch(slug: str) -> None:
-        await state.router.go(f"/t/{slug}/projects")
-
-    @safe
-    async def sign_out() -> None:
-        from console.dashboard.events import broadcast_sign_out, signed_out
-
-        await state.api.post("/api/v1/auth/sign-out")
-        broadcast_sign_out(view.page)
-        await signed_out(view.page, "You are signed out.")
-
-    return header(
-        title=title,
-        user=state.user,
-        tenant=state.tenant,
-        tenants=state.tenants,
-        on_switch=switch,
-        on_sign_out=sign_out,
-        sections=[*sections(view), *operator_link(view)],
-    )
+    """The screen's app bar; also puts up the navigation (rail or drawer) for this window."""
+    chrome = Chrome(view, title)
+    view.chrome = chrome  # type: ignore[attr-defined]
+    chrome.layout(navigation.is_wide(view.page))
+    assert chrome.appbar is not None
+    return chrome.appbar
 
 
-SECTIONS = (
-    ("projects", "Projects", ft.Icons.FOLDER),
-    ("jobs", "Jobs", ft.Icons.WORK_HISTORY),
-    ("members", "Members", ft.Icons.PEOPLE),
-    ("tokens", "API tokens", ft.Icons.KEY),
-    ("audit", "Audit log", ft.Icons.HISTORY_EDU),
-    ("settings", "Settings", ft.Icons.SETTINGS),
-)
-# Shown only to the tenant's admins (the API refuses everyone else anyway).
-ADMIN_SECTIONS = frozenset({"tokens", "audit", "settings"})
+def relayout(view: BaseView, width: float | None) -> bool:
+    """The window was resized: switch between rail and drawer if it crossed the breakpoint
+    (no data is fetched again). True if the screen changed."""
+    chrome: Chrome | None = getattr(view, "chrome", None)
+    if chrome is None:
+        return False
+    wide = width is None or width >= navigation.WIDE_MIN_WIDTH
+    if wide == chrome.wide:
+        return False
+    chrome.layout(wide)
+    view.view.update()
+    return True
 
 
-def sections(view: BaseView) -> list[ft.Control]:
-    """Links to the tenant's screens; the one on screen is marked in bold and its tooltip."""
-    tenant = view.state.tenant
-    if tenant is None:
-        return []
-    current = getattr(view, "section", None)
+def refresh_chrome(view: BaseView) -> None:
+    """Rebuild the screen's app bar and navigation as they are (e.g. the theme changed)."""
+    chrome: Chrome | None = getattr(view, "chrome", None)
+    if chrome is not None and chrome.wide is not None:
+        chrome.layout(chrome.wide)
 
-    def go(name: str):
+
+class Chrome:
+    """One screen's app bar and navigation, laid out for a wide or a narrow window."""
+
+    def __init__(self, view: BaseView, title: str) -> None:
+        self.view = view
+        self.title = title
+        self.destinations, self.selected = destinations(view)
+        self.wide: bool | None = None
+        self.appbar: ft.AppBar | None = None
+
+    def layout(self, wide: bool) -> None:
+        self.wide = wide
+        view = self.view.view
+        self.appbar = self._appbar(compact=not wide)
+        view.appbar = self.appbar
+        if not self.destinations:
+            view.drawer = None
+            return
+        row = self._shell()
+        slot, divider = row.controls[0], row.controls[1]
+        assert isinstance(slot, ft.Container)
+        if wide:
+            slot.content = navigation.rail(self.destinations, self.selected, self._go)
+            view.drawer = None
+        else:
+            slot.content = None
+            view.drawer = navigation.drawer(self.destinations, self.selected, self._go, self.title)
+        slot.visible = divider.visible = wide
+
+    def _shell(self) -> ft.Row:
+        """The screen's shell row; a screen built without page_body gets one around it."""
+        view = self.view.view
+        first = view.controls[0] if len(view.controls) == 1 else None
+        if isinstance(first, ft.Row) and first.data is SHELL:
+            return first
+        row = shell(list(view.controls))
+        view.controls = [row]
+        return row
+
+    async def _go(self, route: str) -> None:
+        """Go to a section; the section on screen (same route) reloads its data instead of
+        being built again."""
+        if route == self.view.route:
+            await safe(self.view.reload)()
+        else:
+            await safe(self.view.state.router.go)(route)
+
+    def _appbar(self, *, compact: bool) -> ft.AppBar:
+        view = self.view
+        state = view.state
+
         @safe
-        async def click(_: ft.ControlEvent) -> None:
-            await view.state.router.go(f"/t/{tenant['slug']}/{name}")
+        async def switch(slug: str) -> None:
+            await state.router.go(switch_route(view, slug))
 
-        return click
+        @safe
+        async def sign_out() -> None:
+            from console.dashboard.events import broadcast_sign_out, signed_out
 
-    return [
-        ft.TextButton(
-            label,
-            icon=icon,
-            tooltip=f"{label} (current page)" if name == current else f"Go to {label}",
-            on_click=go(name),
-            style=ft.ButtonStyle(
-                text_style=ft.TextStyle(
-                    weight=ft.FontWeight.BOLD if name == current else ft.FontWeight.NORMAL
-                )
-            ),
+            await state.api.post("/api/v1/auth/sign-out")
+            broadcast_sign_out(view.page)
+            await signed_out(view.page, "You are signed out.")
+
+        def theme_chosen(mode: str) -> None:
+            state.theme_mode = mode
+            view.page.run_task(remember, state.preferences, mode)
+
+        return header(
+            title=self.title,
+            user=state.user,
+            tenant=state.tenant,
+            tenants=state.tenants,
+            on_switch=switch,
+            on_sign_out=sign_out,
+            theme_toggle=theme_toggle(view.page, state.theme_mode, theme_chosen),
+            compact=compact,
         )
-        for name, label, icon in SECTIONS
-        if name not in ADMIN_SECTIONS or tenant.get("role") == "admin"
-    ]
 
 
-def operator_link(view: BaseView) -> list[ft.Control]:
-    """Operators get a way to the operator console from every screen."""
-    user = view.state.user
-    if not (user and user.get("is_operator")):
-        return []
-    here = view.route.split("?")[0].rstrip("/") == "/operator"
-
-    @safe
-    async def click(_: ft.ControlEvent) -> None:
-        await view.state.router.go("/operator")
-
-    return [
-        ft.TextButton(
-            "Operator console",
-            icon=ft.Icons.ADMIN_PANEL_SETTINGS,
-            tooltip="Operator console (current page)" if here else "Go to the operator console",
-            on_click=click,
-        )
-    ]
+def destinations(view: BaseView) -> tuple[list[Destination], int | None]:
+    """The tenant's sections this user may open (admin-only ones for admins), then the
+    operator console for operators; and which of them is on screen."""
+    state = view.state
+    found: list[Destination] = []
+    selected: int | None = None
+    tenant = state.tenant
+    if tenant is not None:
+        current = getattr(view, "section", None)
+        for name, label, icon in SECTIONS:
+            if name in ADMIN_SECTIONS and tenant.get("role") != "admin":
+                continue
+            if name == current:
+                selected = len(found)
+            found.append(Destination(f"/t/{tenant['slug']}/{name}", label, icon))
+    if state.user and state.user.get("is_operator"):
+        if view.route.split("?")[0].rstrip("/") == "/operator":
+            selected = len(found)
+        found.append(Destination("/operator", OPERATOR_CONSOLE, ft.Icons.ADMIN_PANEL_SETTINGS))
+    return found, selected

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 
 from console.dashboard.api_client import ApiError
-from console.dashboard.notify import problem_text, safe, snack
+from console.dashboard.controls.dialogs import confirm_button, modal
+from console.dashboard.notify import field_errors, problem_text, safe, snack
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import enter_tenant, page_body
 from console.dashboard.views.projects import ROLE_RANK
@@ -62,7 +63,6 @@ class MembersView(BaseView):
         )
         self.no_invitations = ft.Text("No pending invitations.", visible=False)
         self.members: dict[str, dict[str, Any]] = {}
-        self.dialog: ft.AlertDialog | None = None
         return page_body(
             self.progress,
             ft.Row(
@@ -94,10 +94,6 @@ class MembersView(BaseView):
         self.read_only.visible = not self.is_admin
         self.table.columns = self._member_columns()
         await self._load()
-
-    async def on_leave(self) -> None:
-        self._close_dialog()
-        await super().on_leave()
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -185,43 +181,6 @@ class MembersView(BaseView):
 
     # -- confirmations -------------------------------------------------------------------------
 
-    def _confirm(
-        self,
-        title: str,
-        text: str,
-        confirm: str,
-        on_confirm: Callable[[], Awaitable[None]],
-        on_cancel: Callable[[], None] | None = None,
-        *,
-        destructive: bool = False,
-    ) -> None:
-        @safe
-        async def yes(_: ft.ControlEvent) -> None:
-            self._close_dialog()
-            await on_confirm()
-
-        def no(_: ft.ControlEvent) -> None:
-            self._close_dialog()
-            if on_cancel is not None:
-                on_cancel()
-
-        self.dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text(title),
-            content=ft.Text(text, width=420),
-            actions=[
-                ft.TextButton("Cancel", on_click=no),
-                ft.FilledButton(
-                    confirm,
-                    on_click=yes,
-                    style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR)
-                    if destructive
-                    else None,
-                ),
-            ],
-        )
-        self.page.show_dialog(self.dialog)
-
     def _role_selected(self, user_id: str, dropdown: ft.Dropdown) -> Callable[[Any], Any]:
         @safe
         async def selected(e: ft.ControlEvent) -> None:
@@ -249,12 +208,12 @@ class MembersView(BaseView):
                 dropdown.value = old
                 self.page.update()
 
-            self._confirm(
+            self.confirm(
                 "Change role",
                 f"Change the role of {who(member)} from {ROLE_LABELS[old]} to {ROLE_LABELS[new]}?",
                 "Change role",
                 change,
-                revert,
+                on_cancel=revert,
             )
 
         return selected
@@ -269,7 +228,7 @@ class MembersView(BaseView):
                 snack(self.page, f"Removed {who(member)}.")
                 await self._load()
 
-            self._confirm(
+            self.confirm(
                 "Remove member",
                 f"Remove {who(member)} from this tenant? They lose access right away.",
                 "Remove",
@@ -292,7 +251,7 @@ class MembersView(BaseView):
                     f"Signed {who(member)} out of {n} session{'s' if n != 1 else ''}.",
                 )
 
-            self._confirm(
+            self.confirm(
                 "Sign out everywhere",
                 f"Sign {who(member)} out of every browser? API tokens keep working.",
                 "Sign out",
@@ -309,7 +268,7 @@ class MembersView(BaseView):
                 snack(self.page, f"Revoked the invitation for {invitation['email']}.")
                 await self._load()
 
-            self._confirm(
+            self.confirm(
                 "Revoke invitation",
                 f"Revoke the invitation for {invitation['email']}? The link stops working.",
                 "Revoke",
@@ -346,9 +305,7 @@ class MembersView(BaseView):
                     self.slug, email=address, role=role.value or "viewer"
                 )
             except ApiError as exc:
-                fields = {str(e["loc"][-1]): e["msg"] for e in exc.problem.get("errors", [])}
-                if exc.problem.get("field"):
-                    fields[exc.problem["field"]] = exc.message
+                fields = field_errors(exc)
                 if exc.status == 409:  # already a member, or already invited
                     fields.setdefault("email", exc.message)
                 email.error = fields.get("email")
@@ -357,31 +314,16 @@ class MembersView(BaseView):
                     snack(self.page, problem_text(exc), error=True)
                 self.page.update()
                 return
-            self._close_dialog()
+            self.close_dialog()
             snack(self.page, f"Invited {address} as {ROLE_LABELS[role.value or 'viewer']}.")
             await self._load()
 
-        self.dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text("Invite a member"),
-            content=ft.Column(
-                [
-                    ft.Text("They join by signing in with this email address."),
-                    email,
-                    role,
-                ],
-                tight=True,
-                width=420,
-            ),
-            actions=[
-                ft.TextButton("Cancel", on_click=lambda _: self._close_dialog()),
-                ft.FilledButton("Send invitation", on_click=send),
-            ],
+        self.open_dialog(
+            modal(
+                "Invite a member",
+                [ft.Text("They join by signing in with this email address."), email, role],
+                confirm=confirm_button("Send invitation", send, tooltip="Send the invitation"),
+                on_cancel=lambda _: self.close_dialog(),
+                cancel_tooltip="Close without inviting",
+            )
         )
-        self.page.show_dialog(self.dialog)
-
-    def _close_dialog(self) -> None:
-        """Close this view's dialog (not the topmost one, which may be an error snackbar)."""
-        if self.dialog is not None and self.dialog.open:
-            self.dialog.open = False
-            self.dialog.update()

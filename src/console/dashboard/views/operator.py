@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 import structlog
 
 from console.dashboard.api_client import ApiError
-from console.dashboard.notify import problem_text, safe, snack
+from console.dashboard.controls.badge import badge
+from console.dashboard.controls.dialogs import confirm_button, modal
+from console.dashboard.notify import field_errors, problem_text, safe, snack
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import page_header
 
@@ -42,7 +44,6 @@ class OperatorView(BaseView):
     title = "Operator console"
 
     def build(self) -> list[ft.Control]:
-        self.dialog: ft.AlertDialog | None = None
         self.tenants: list[dict[str, Any]] = []
         self.busy = ft.ProgressBar(visible=False, semantics_label="Loading")
         self.refused = ft.Column(
@@ -143,10 +144,6 @@ class OperatorView(BaseView):
         await self._load_tenants()
         if self.task_count == 0:
             self.run_task(self._poll)
-
-    async def on_leave(self) -> None:
-        self._close_dialog()
-        await super().on_leave()
 
     # -- health --------------------------------------------------------------------------------
 
@@ -274,7 +271,8 @@ class OperatorView(BaseView):
         finally:
             self.busy.visible = False
         self.table.rows = [self._row(t) for t in self.tenants]
-        self.count.value = f"{len(self.tenants)} tenants" if self.tenants else "No tenants found."
+        n = len(self.tenants)
+        self.count.value = f"{n} tenant{'s' if n != 1 else ''}" if n else "No tenants found."
         self.page.update()
 
     @safe
@@ -283,15 +281,15 @@ class OperatorView(BaseView):
 
     def _row(self, t: dict[str, Any]) -> ft.DataRow:
         suspended = t["status"] == "suspended"
-        chip = ft.Chip(
-            label=ft.Text("Suspended" if suspended else "Active"),
-            leading=ft.Icon(ft.Icons.PAUSE_CIRCLE if suspended else ft.Icons.CHECK_CIRCLE),
-            tooltip=(
-                f"Suspended: {t.get('suspended_reason') or 'no reason given'}"
-                if suspended
-                else "Active: its members can use it"
-            ),
-            bgcolor=ft.Colors.ERROR_CONTAINER if suspended else None,
+        chip = (
+            badge(
+                "Suspended",
+                ft.Icons.PAUSE_CIRCLE,
+                ft.Colors.RED_800,
+                tooltip=f"Suspended: {t.get('suspended_reason') or 'no reason given'}",
+            )
+            if suspended
+            else badge("Active", ft.Icons.CHECK_CIRCLE, ft.Colors.GREEN_800)
         )
         action = (
             ft.TextButton(
@@ -335,41 +333,9 @@ class OperatorView(BaseView):
                 if suspend
                 else f"Resume {t['name']} ({t['slug']})? Its members can use it again."
             )
-            self._confirm(f"{verb} {t['name']}?", text, verb, apply, destructive=suspend)
+            self.confirm(f"{verb} {t['name']}?", text, verb, apply, destructive=suspend)
 
         return click
-
-    def _confirm(
-        self,
-        title: str,
-        text: str,
-        confirm: str,
-        on_confirm: Callable[[], Awaitable[None]],
-        *,
-        destructive: bool = False,
-    ) -> None:
-        @safe
-        async def yes(_: ft.ControlEvent) -> None:
-            self._close_dialog()
-            await on_confirm()
-
-        self.dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text(title),
-            content=ft.Text(text, width=420),
-            actions=[
-                ft.TextButton("Cancel", on_click=lambda _: self._close_dialog()),
-                ft.FilledButton(
-                    confirm,
-                    on_click=yes,
-                    tooltip=title,
-                    style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR)
-                    if destructive
-                    else None,
-                ),
-            ],
-        )
-        self.page.show_dialog(self.dialog)
 
     @safe
     async def _open_create(self, _: ft.ControlEvent) -> None:
@@ -404,19 +370,13 @@ class OperatorView(BaseView):
                 try:
                     created = await self.state.api.post(f"{PLATFORM}/tenants", json=values)
                 except ApiError as exc:
-                    errors = {
-                        str(e["loc"][-1]): e["msg"]
-                        for e in exc.problem.get("errors", [])
-                        if e.get("loc")
-                    }
-                    if exc.problem.get("field"):
-                        errors[str(exc.problem["field"])] = exc.message
+                    errors = field_errors(exc)
                     if exc.status == 409:
                         errors.setdefault("slug", exc.message)
                     if not set(errors) & set(fields):
                         snack(self.page, problem_text(exc), error=True)
                 else:
-                    self._close_dialog()
+                    self.close_dialog()
                     snack(
                         self.page,
                         f"Created {created['name']} with {values['admin_email']} as its admin.",
@@ -427,27 +387,12 @@ class OperatorView(BaseView):
                 field.error = errors.get(key)
             self.page.update()
 
-        self.dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text("Create tenant"),
-            content=ft.Column(
-                [
-                    ft.Text("The first admin signs in with this email address."),
-                    slug,
-                    name,
-                    email,
-                ],
-                tight=True,
-                width=420,
-            ),
-            actions=[
-                ft.TextButton("Cancel", on_click=lambda _: self._close_dialog()),
-                ft.FilledButton("Create", tooltip="Create the tenant", on_click=create),
-            ],
+        self.open_dialog(
+            modal(
+                "Create tenant",
+                [ft.Text("The first admin signs in with this email address."), slug, name, email],
+                confirm=confirm_button("Create", create, tooltip="Create the tenant"),
+                on_cancel=lambda _: self.close_dialog(),
+                cancel_tooltip="Close without creating",
+            )
         )
-        self.page.show_dialog(self.dialog)
-
-    def _close_dialog(self) -> None:
-        if self.dialog is not None and self.dialog.open:
-            self.dialog.open = False
-            self.dialog.update()

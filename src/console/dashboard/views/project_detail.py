@@ -10,7 +10,8 @@ from typing import Any
 import flet as ft
 
 from console.dashboard.api_client import ApiError
-from console.dashboard.notify import problem_text, safe, snack
+from console.dashboard.controls.dialogs import confirm_button, modal
+from console.dashboard.notify import field_errors, problem_text, safe, snack
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import enter_tenant, page_body
 from console.dashboard.views.projects import ROLE_RANK, STATUSES
@@ -36,6 +37,23 @@ def title_of(project: dict[str, Any]) -> str:
     return f"{project['key']} — {project['name']}"
 
 
+def draft_controls(draft: dict[str, str]) -> list[ft.Control]:
+    """The user's unsaved text as plain text (screen readers read it) and a button that copies
+    it, so nothing typed is lost to a conflict."""
+    description = draft["description"] or "(empty)"
+    return [
+        ft.Text(f"Your name: {draft['name']}"),
+        ft.Text(f"Your description: {description}"),
+        ft.OutlinedButton(
+            "Copy your text",
+            icon=ft.Icons.COPY,
+            tooltip="Copy your unsaved name and description to the clipboard",
+            # Written by the client inside the click: browsers refuse later clipboard writes.
+            action=ft.CopyToClipboard(f"{draft['name']}\n\n{draft['description']}"),
+        ),
+    ]
+
+
 class ProjectDetailView(BaseView):
     title = "Project"
     section = "projects"
@@ -46,9 +64,8 @@ class ProjectDetailView(BaseView):
         self.project: dict[str, Any] | None = None
         self.role = "viewer"
         self.creator = "—"
-        self.dialog: ft.AlertDialog | None = None
         self.loading = ft.ProgressBar(visible=True)
-        self.heading = ft.Text("Project", size=24, weight=ft.FontWeight.BOLD, selectable=True)
+        self.heading = ft.Text("Project", size=24, weight=ft.FontWeight.BOLD)
         self.status_text = ft.Text("")
         self.details = ft.Column(spacing=8)
         self.missing = ft.Text("", visible=False)
@@ -108,10 +125,6 @@ class ProjectDetailView(BaseView):
             return
         self.role = tenant["role"]
         await self._load()
-
-    async def on_leave(self) -> None:
-        self._close_dialog()
-        await super().on_leave()
 
     @property
     def can_edit(self) -> bool:
@@ -186,7 +199,7 @@ class ProjectDetailView(BaseView):
             ft.Row(
                 [
                     ft.Text(label, width=120, weight=ft.FontWeight.BOLD),
-                    ft.Text(value, selectable=True, expand=True),
+                    ft.Text(value, expand=True),
                 ],
                 vertical_alignment=ft.CrossAxisAlignment.START,
             )
@@ -241,15 +254,7 @@ class ProjectDetailView(BaseView):
                     "Your unsaved text (copy what you want to keep):",
                     weight=ft.FontWeight.BOLD,
                 ),
-                ft.TextField(label="Your name", value=draft["name"], read_only=True),
-                ft.TextField(
-                    label="Your description",
-                    value=draft["description"],
-                    read_only=True,
-                    multiline=True,
-                    min_lines=2,
-                    max_lines=8,
-                ),
+                *draft_controls(draft),
             ]
 
         @safe
@@ -275,39 +280,33 @@ class ProjectDetailView(BaseView):
                 )
             except ApiError as exc:
                 if exc.status == 409:
-                    self._close_dialog()
+                    self.close_dialog()
                     self._conflict(
                         exc,
                         project,
                         draft={"name": new_name, "description": new_description},
                     )
                     return
-                fields = {str(e["loc"][-1]): e["msg"] for e in exc.problem.get("errors", [])}
-                if exc.problem.get("field"):
-                    fields[exc.problem["field"]] = exc.message
+                fields = field_errors(exc)
                 name.error = fields.get("name")
                 description.error = fields.get("description")
                 if not fields:
                     snack(self.page, problem_text(exc), error=True)
                 self.page.update()
                 return
-            self._close_dialog()
+            self.close_dialog()
             self._show(saved)
             snack(self.page, f"Saved {saved['key']} (version {saved['version']}).")
 
-        self._open_dialog(
-            ft.AlertDialog(
-                modal=True,
-                title=ft.Text(f"Edit {project['key']}"),
-                content=ft.Column(content, tight=True, width=480, scroll=ft.ScrollMode.AUTO),
-                actions=[
-                    ft.TextButton(
-                        "Cancel",
-                        tooltip="Close without saving",
-                        on_click=lambda _: self._close_dialog(),
-                    ),
-                    ft.FilledButton("Save", tooltip="Save your changes", on_click=save),
-                ],
+        self.open_dialog(
+            modal(
+                f"Edit {project['key']}",
+                content,
+                confirm=confirm_button("Save", save, tooltip="Save your changes"),
+                on_cancel=lambda _: self.close_dialog(),
+                cancel_tooltip="Close without saving",
+                width=480,
+                scrollable=True,
             )
         )
 
@@ -332,42 +331,30 @@ class ProjectDetailView(BaseView):
         ]
         if draft is not None:
             lines += [
-                ft.TextField(label="Your name", value=draft["name"], read_only=True),
-                ft.TextField(
-                    label="Your description",
-                    value=draft["description"],
-                    read_only=True,
-                    multiline=True,
-                    min_lines=2,
-                    max_lines=8,
-                ),
+                *draft_controls(draft),
             ]
 
         @safe
         async def reload(_: ft.ControlEvent) -> None:
-            self._close_dialog()
+            self.close_dialog()
             await self._load()
             if draft is not None and self.project is not None:
                 self._edit(self.project, draft)
 
-        self._open_dialog(
-            ft.AlertDialog(
-                modal=True,
-                title=ft.Text("Someone saved this project first"),
-                content=ft.Column(lines, tight=True, width=480, scroll=ft.ScrollMode.AUTO),
-                actions=[
-                    ft.TextButton(
-                        "Cancel",
-                        tooltip="Close; nothing was saved",
-                        on_click=lambda _: self._close_dialog(),
-                    ),
-                    ft.FilledButton(
-                        "Reload",
-                        icon=ft.Icons.REFRESH,
-                        tooltip="Load the current version",
-                        on_click=reload,
-                    ),
-                ],
+        self.open_dialog(
+            modal(
+                "Someone saved this project first",
+                lines,
+                confirm=ft.FilledButton(
+                    "Reload",
+                    icon=ft.Icons.REFRESH,
+                    tooltip="Load the current version",
+                    on_click=reload,
+                ),
+                on_cancel=lambda _: self.close_dialog(),
+                cancel_tooltip="Close; nothing was saved",
+                width=480,
+                scrollable=True,
             )
         )
 
@@ -398,9 +385,7 @@ class ProjectDetailView(BaseView):
         if project is None:
             return
 
-        @safe
-        async def delete(_: ft.ControlEvent) -> None:
-            self._close_dialog()
+        async def delete() -> None:
             try:
                 await self.state.api.delete(
                     project_path(self.slug, self.project_id), headers=if_match(project)
@@ -413,39 +398,13 @@ class ProjectDetailView(BaseView):
             await self.state.router.go(f"/t/{self.slug}/projects")
             snack(self.page, f"Deleted {title_of(project)}.")
 
-        self._open_dialog(
-            ft.AlertDialog(
-                modal=True,
-                title=ft.Text(f"Delete {title_of(project)}?"),
-                content=ft.Text(
-                    "The project is deleted for good; this cannot be undone. "
-                    "Archive it instead to keep it.",
-                    width=420,
-                ),
-                actions=[
-                    ft.TextButton(
-                        "Cancel",
-                        tooltip="Keep the project",
-                        on_click=lambda _: self._close_dialog(),
-                    ),
-                    ft.FilledButton(
-                        "Delete",
-                        tooltip=f"Delete {project['key']} for good",
-                        on_click=delete,
-                        style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR),
-                    ),
-                ],
-            )
+        self.confirm(
+            f"Delete {title_of(project)}?",
+            "The project is deleted for good; this cannot be undone. "
+            "Archive it instead to keep it.",
+            "Delete",
+            delete,
+            destructive=True,
+            tooltip=f"Delete {project['key']} for good",
+            cancel_tooltip="Keep the project",
         )
-
-    # -- dialogs -------------------------------------------------------------------------------
-
-    def _open_dialog(self, dialog: ft.AlertDialog) -> None:
-        self.dialog = dialog
-        self.page.show_dialog(dialog)
-
-    def _close_dialog(self) -> None:
-        """Close this view's dialog (not the topmost one, which may be an error snackbar)."""
-        if self.dialog is not None and self.dialog.open:
-            self.dialog.open = False
-            self.dialog.update()

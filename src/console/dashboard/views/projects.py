@@ -1,4 +1,4 @@
-"""A tenant's projects: search, status filter and sort (all in the route, so links and
+"""A tenant's projects: search, status filter, sort and page (all in the route, so links and
 back/forward work), open a project's page, and (members) create, export (the current filter)
 and import a CSV (FilePicker → signed upload URL → import job)."""
 
@@ -11,7 +11,10 @@ from urllib.parse import urlencode
 import flet as ft
 
 from console.dashboard.api_client import ApiError
-from console.dashboard.notify import problem_text, safe, snack
+from console.dashboard.controls.dialogs import confirm_button, modal
+from console.dashboard.controls.pager import Pager
+from console.dashboard.notify import field_errors, problem_text, safe, snack
+from console.dashboard.state import SessionState
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import enter_tenant, page_body
 
@@ -28,6 +31,8 @@ SORTS = {
     "-updated_at": "Updated (newest first)",
 }
 DEFAULT_SORT = "name"
+# Each row is a dozen controls the session holds in memory and diffs on every change.
+PAGE_SIZE = 25
 
 
 def list_route(slug: str, *, q: str = "", status: str | None = None, sort: str = "") -> str:
@@ -38,6 +43,10 @@ def list_route(slug: str, *, q: str = "", status: str | None = None, sort: str =
         if v and not (k == "sort" and v == DEFAULT_SORT)
     }
     return f"/t/{slug}/projects" + (f"?{urlencode(query)}" if query else "")
+
+
+def version_of(project: dict[str, Any]) -> tuple[str, int]:
+    return str(project["id"]), int(project["version"])
 
 
 class ProjectsView(BaseView):
@@ -114,12 +123,16 @@ class ProjectsView(BaseView):
             columns=[ft.DataColumn(ft.Text(h)) for h in ("Key", "Name", "Status", "Updated", "")],
             rows=[],
         )
-        self.more = ft.TextButton(
-            "Load more", tooltip="Show the next projects", on_click=self._more, visible=False
+        self.pager = Pager(
+            self.state.page_trail,
+            self.route,
+            self.query,
+            self.state.router.go,
+            noun="projects",
+            page_size=PAGE_SIZE,
         )
         self.empty = ft.Text("No projects yet.", visible=False)
-        self.next_cursor: str | None = None
-        self.dialog: ft.AlertDialog | None = None
+        self.rows_by_version: dict[tuple[str, int], ft.DataRow] = {}
         return page_body(
             self.progress,
             ft.Row(
@@ -143,7 +156,7 @@ class ProjectsView(BaseView):
             self.summary,
             self.table,
             self.empty,
-            self.more,
+            self.pager.control,
         )
 
     @safe
@@ -156,43 +169,46 @@ class ProjectsView(BaseView):
         self.export_button.visible = member
         self.import_button.visible = member
         if member and self.picker is None:
-            self.picker = ft.FilePicker(on_result=self._picked, on_upload=self._uploading)
+            self.picker = session_file_picker(self.state)
             self.import_button.action = ft.PickFiles(
                 self.picker,
                 dialog_title="Import projects from a CSV file",
                 file_type=ft.FilePickerFileType.CUSTOM,
                 allowed_extensions=["csv"],
             )
-        await self._load(reset=True)
+        await self._load()
 
-    async def on_leave(self) -> None:
-        """The view's dialog goes with it (a sign-out elsewhere must not leave it on top of the
-        sign-in screen)."""
-        self._close_dialog()
-        await super().on_leave()
+    async def reload(self) -> None:
+        await self._load()
 
-    async def _load(self, *, reset: bool) -> None:
-        params: dict[str, Any] = {"limit": 50, "sort": self.sort}
+    async def _load(self) -> None:
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "sort": self.sort}
         if self.search.value:
             params["q"] = self.search.value
         if self.status_filter:
             params["status"] = self.status_filter
-        if not reset and self.next_cursor:
-            params["cursor"] = self.next_cursor
-        self.progress.visible = True
-        self.page.update()
+        if self.pager.cursor:
+            params["cursor"] = self.pager.cursor
+        if not self.progress.visible:
+            self.progress.visible = True
+            self.progress.update()
         try:
             page = await self.state.api.get(f"/api/v1/tenants/{self.slug}/projects", params=params)
         finally:
             self.progress.visible = False
-        rows = [self._row(p) for p in page["items"]]
-        self.table.rows = rows if reset else [*self.table.rows, *rows]
-        self.next_cursor = page["next_cursor"]
-        self.more.visible = self.next_cursor is not None
+        # Rows of unchanged projects are kept: a reload then sends only what changed.
+        known = self.rows_by_version
+        self.rows_by_version = {
+            version_of(p): known.get(version_of(p)) or self._row(p) for p in page["items"]
+        }
+        self.table.rows = list(self.rows_by_version.values())
+        self.pager.show(len(page["items"]), page["next_cursor"], page["total"], page["total_exact"])
         total = f"{page['total']}{'' if page['total_exact'] else '+'}"
         self.summary.value = f"{total} project{'s' if page['total'] != 1 else ''}"
         self.summary.visible = bool(self.table.rows)
-        if self.search.value:
+        if self.pager.cursor and not self.table.rows:
+            self.empty.value = "This page is empty now; go to the first page."
+        elif self.search.value:
             self.empty.value = f"No projects match “{self.search.value}”."
         elif self.status_filter:
             self.empty.value = f"No {self.status_filter} projects."
@@ -208,10 +224,12 @@ class ProjectsView(BaseView):
             cells=[
                 ft.DataCell(ft.Text(p["key"], weight=ft.FontWeight.BOLD), on_tap=opener),
                 ft.DataCell(ft.Text(p["name"]), on_tap=opener),
-                ft.DataCell(ft.Text(p["status"])),
+                ft.DataCell(ft.Text(STATUSES.get(p["status"], p["status"]))),
                 ft.DataCell(ft.Text(p["updated_at"][:16].replace("T", " "))),
                 ft.DataCell(
-                    ft.IconButton(ft.Icons.OPEN_IN_NEW, tooltip=f"Open {label}", on_click=opener)
+                    ft.TextButton(
+                        "Open", icon=ft.Icons.OPEN_IN_NEW, tooltip=f"Open {label}", on_click=opener
+                    )
                 ),
             ]
         )
@@ -224,6 +242,7 @@ class ProjectsView(BaseView):
         return open_project
 
     def _route(self) -> str:
+        """The route for the filters as chosen on screen (a new filter starts at page 1)."""
         status = self.status_dropdown.value
         return list_route(
             self.slug,
@@ -239,10 +258,6 @@ class ProjectsView(BaseView):
     @safe
     async def _filter(self, _: ft.ControlEvent) -> None:
         await self.state.router.go(self._route())
-
-    @safe
-    async def _more(self, _: ft.ControlEvent) -> None:
-        await self._load(reset=False)
 
     @safe
     async def _open_create(self, _: ft.ControlEvent) -> None:
@@ -262,33 +277,26 @@ class ProjectsView(BaseView):
                     },
                 )
             except ApiError as exc:
-                fields = {e["loc"][-1]: e["msg"] for e in exc.problem.get("errors", [])}
-                if exc.problem.get("field"):
-                    fields[exc.problem["field"]] = exc.message
+                fields = field_errors(exc)
                 key.error = fields.get("key")
                 name.error = fields.get("name")
                 if not fields:
                     snack(self.page, problem_text(exc), error=True)
                 self.page.update()
                 return
-            self._close_dialog()
+            self.close_dialog()
             snack(self.page, f"Created {created['key']}.")
-            await self._load(reset=True)
+            await self._load()
 
-        self.dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text("New project"),
-            content=ft.Column([key, name, description], tight=True, width=420),
-            actions=[
-                ft.TextButton(
-                    "Cancel",
-                    tooltip="Close without creating",
-                    on_click=lambda _: self._close_dialog(),
-                ),
-                ft.FilledButton("Create", tooltip="Create the project", on_click=save),
-            ],
+        self.open_dialog(
+            modal(
+                "New project",
+                [key, name, description],
+                confirm=confirm_button("Create", save, tooltip="Create the project"),
+                on_cancel=lambda _: self.close_dialog(),
+                cancel_tooltip="Close without creating",
+            )
         )
-        self.page.show_dialog(self.dialog)
 
     # -- export and import ---------------------------------------------------------------------
 
@@ -381,18 +389,30 @@ class ProjectsView(BaseView):
         self.upload_panel.visible = False
         self.page.update()
 
-    def _close_dialog(self) -> None:
-        """Close this view's dialog — not `page.pop_dialog()`, which closes the topmost open
-        dialog, and a snackbar shown over the dialog (an error) is one."""
-        if self.dialog is not None and self.dialog.open:
-            self.dialog.open = False
-            self.dialog.update()
-
 
 def _size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KiB"
     return f"{size / 1024 / 1024:.1f} MiB"
+
+
+def session_file_picker(state: SessionState) -> ft.FilePicker:
+    """The session's FilePicker; its results and upload progress go to the view on screen
+    (the projects view's `_picked` / `_uploading`), so it keeps no view alive."""
+    if state.file_picker is None:
+
+        async def result(e: ft.FilePickerResultEvent) -> None:
+            handler = getattr(state.router.current, "_picked", None)
+            if handler is not None:
+                await handler(e)
+
+        async def upload(e: ft.FilePickerUploadEvent) -> None:
+            handler = getattr(state.router.current, "_uploading", None)
+            if handler is not None:
+                await handler(e)
+
+        state.file_picker = ft.FilePicker(on_result=result, on_upload=upload)
+    return state.file_picker
 
 
 def too_large(name: str, size: int, limit: int) -> str:

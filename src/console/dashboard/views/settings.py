@@ -250,9 +250,9 @@ class SettingsView(BaseView):
                     weight=ft.FontWeight.BOLD,
                     color=ft.Colors.GREEN,
                 ),
-                ft.Text(f"Issuer: {result['issuer']}", selectable=True),
+                ft.Text(f"Issuer: {result['issuer']}"),
             ] + [
-                ft.Text(f"{name.replace('_', ' ')}: {url}", selectable=True)
+                ft.Text(f"{name.replace('_', ' ')}: {url}")
                 for name, url in sorted(result["endpoints"].items())
             ]
         else:
@@ -262,7 +262,7 @@ class SettingsView(BaseView):
                     weight=ft.FontWeight.BOLD,
                     color=ft.Colors.ERROR,
                 ),
-                ft.Text(f"Issuer: {result['issuer']}", selectable=True),
+                ft.Text(f"Issuer: {result['issuer']}"),
                 ft.Text(result["detail"]),
             ]
         self.check_result.controls = lines

@@ -76,7 +76,13 @@ class SignInView(BaseView):
                 self.sign_in_button.visible = False
             else:
                 self.heading.value = f"Sign in to {target['name']}"
-                if target["sign_in_available"]:
+                if target.get("suspended"):
+                    self.explain.value = (
+                        f"{target['name']} is suspended: its members cannot sign in until a "
+                        "platform operator resumes it."
+                    )
+                    self.sign_in_button.visible = False
+                elif target["sign_in_available"]:
                     self.explain.value = "You will continue at your organisation's sign-in page."
                 else:
                     self.explain.value = "Sign-in is not configured for this tenant yet."

@@ -44,6 +44,6 @@ class TenantsView(BaseView):
     def _open(self, slug: str):
         @safe
         async def click(_: ft.ControlEvent) -> None:
-            await self.state.router.go(f"/t/{slug}/projects")
+            await self.state.router.go(f"/t/{slug}/home")
 
         return click

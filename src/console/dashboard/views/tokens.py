@@ -10,7 +10,8 @@ from typing import Any
 import flet as ft
 
 from console.dashboard.api_client import ApiError
-from console.dashboard.notify import problem_text, safe, snack
+from console.dashboard.controls.dialogs import confirm_button, modal
+from console.dashboard.notify import field_errors, problem_text, safe, snack
 from console.dashboard.views.base import BaseView
 from console.dashboard.views.chrome import enter_tenant, page_body
 from console.dashboard.views.members import ROLE_LABELS, ROLES
@@ -49,7 +50,6 @@ class TokensView(BaseView):
         )
         self.empty = ft.Text("No API tokens yet.", visible=False)
         self.tokens: dict[str, dict[str, Any]] = {}
-        self.dialog: ft.AlertDialog | None = None
         return page_body(
             self.progress,
             ft.Row(
@@ -75,10 +75,6 @@ class TokensView(BaseView):
             return
         self.create_button.visible = True
         await self._load()
-
-    async def on_leave(self) -> None:
-        self._close_dialog()
-        await super().on_leave()
 
     async def _load(self) -> None:
         self.progress.visible = True
@@ -126,30 +122,19 @@ class TokensView(BaseView):
         async def click(_: ft.ControlEvent) -> None:
             token = self.tokens[token_id]
 
-            @safe
-            async def revoke(_: ft.ControlEvent) -> None:
-                self._close_dialog()
+            async def revoke() -> None:
                 await self.state.api.revoke_api_token(self.slug, token_id)
                 snack(self.page, f"Revoked {token['name']}.")
                 await self._load()
 
-            self.dialog = ft.AlertDialog(
-                modal=True,
-                title=ft.Text("Revoke API token"),
-                content=ft.Text(
-                    f"Revoke {token['name']}? Anything using it stops working right away.",
-                    width=420,
-                ),
-                actions=[
-                    ft.TextButton("Cancel", on_click=lambda _: self._close_dialog()),
-                    ft.FilledButton(
-                        "Revoke",
-                        on_click=revoke,
-                        style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR),
-                    ),
-                ],
+            self.confirm(
+                "Revoke API token",
+                f"Revoke {token['name']}? Anything using it stops working right away.",
+                "Revoke",
+                revoke,
+                destructive=True,
+                tooltip=f"Revoke {token['name']} now",
             )
-            self.page.show_dialog(self.dialog)
 
         return click
 
@@ -192,7 +177,7 @@ class TokensView(BaseView):
                     self.slug, name=label, role=role.value or "viewer", expires_at=expires_at
                 )
             except ApiError as exc:
-                fields = {str(e["loc"][-1]): e["msg"] for e in exc.problem.get("errors", [])}
+                fields = field_errors(exc)
                 name.error = fields.get("name")
                 role.error_text = fields.get("role") or (exc.message if exc.status == 403 else None)
                 expiry.error_text = fields.get("expires_at")
@@ -200,20 +185,19 @@ class TokensView(BaseView):
                     snack(self.page, problem_text(exc), error=True)
                 self.page.update()
                 return
-            self._close_dialog()
+            self.close_dialog()
             await self._load()
             self._show_secret(created)
 
-        self.dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text("New API token"),
-            content=ft.Column([name, role, expiry], tight=True, width=420),
-            actions=[
-                ft.TextButton("Cancel", on_click=lambda _: self._close_dialog()),
-                ft.FilledButton("Create", on_click=save),
-            ],
+        self.open_dialog(
+            modal(
+                "New API token",
+                [name, role, expiry],
+                confirm=confirm_button("Create", save, tooltip="Create the token"),
+                on_cancel=lambda _: self.close_dialog(),
+                cancel_tooltip="Close without creating",
+            )
         )
-        self.page.show_dialog(self.dialog)
 
     def _show_secret(self, created: dict[str, Any]) -> None:
         """The secret, once: it is in this dialog only (closing it removes it from the page)."""
@@ -260,13 +244,7 @@ class TokensView(BaseView):
                     action=ft.CopyToClipboard(secret),
                     on_click=copied,
                 ),
-                ft.FilledButton("Done", on_click=lambda _: self._close_dialog()),
+                ft.FilledButton("Done", on_click=lambda _: self.close_dialog()),
             ],
         )
-        self.page.show_dialog(self.dialog)
-
-    def _close_dialog(self) -> None:
-        """Close this view's dialog (not the topmost one, which may be a snackbar)."""
-        if self.dialog is not None and self.dialog.open:
-            self.dialog.open = False
-            self.dialog.update()
+        self.open_dialog(self.dialog)

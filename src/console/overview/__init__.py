@@ -1,0 +1,1 @@
+"""Overview: a tenant's numbers at a glance (the dashboard's Home screen)."""
