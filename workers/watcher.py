@@ -35,6 +35,7 @@ REAP_BATCH = 100
 LOST_DOORBELL_LEASES = 4
 PROCESSED_MESSAGE_MAX_AGE = 3600.0
 PROCESSED_CLEANUP_INTERVAL = 600.0
+LIVENESS_TOUCH_INTERVAL = 5.0
 
 
 class Watcher(threading.Thread):
@@ -58,8 +59,12 @@ class Watcher(threading.Thread):
         next_heartbeat = now + self.heartbeat_every
         next_maintenance = now  # once at start: a restarted worker reaps straight away
         next_cleanup = now
+        next_touch = now
         while not self._stop_event.wait(self.poll):
             now = time.monotonic()
+            if now >= next_touch:
+                next_touch = now + LIVENESS_TOUCH_INTERVAL
+                self.touch_liveness_file()
             try:
                 if self.runtime.running:
                     self.poll_cancels()
@@ -77,6 +82,15 @@ class Watcher(threading.Thread):
                 # The database or broker is away: keep trying; the lease covers the gap.
                 log.warning("job_watcher_pass_failed", exc_info=True)
                 self._stop_event.wait(1.0)
+
+    def touch_liveness_file(self) -> None:
+        path = self.runtime.settings.worker_liveness_file
+        if path is None:
+            return
+        try:
+            path.touch()
+        except OSError:
+            log.warning("worker_liveness_file_failed", path=str(path), exc_info=True)
 
     # -- this process's jobs -----------------------------------------------------------------
 

@@ -11,7 +11,14 @@ from sqlalchemy.engine import make_url
 
 from console.db import create_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# In a wheel (the container image) the scripts ship inside the package (pyproject's
+# force-include); in a source checkout (editable install) they are at the repository root.
+_PACKAGED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = (
+    _PACKAGED_MIGRATIONS
+    if _PACKAGED_MIGRATIONS.is_dir()
+    else Path(__file__).resolve().parents[2] / "migrations"
+)
 
 
 def alembic_config(url: str) -> Config:

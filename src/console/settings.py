@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     broker_visibility_timeout_seconds: int = Field(default=4 * 3600, ge=60)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     worker_pool: Literal["threads", "prefork", "solo"] = "threads"
+    # Touched every few seconds while the worker's watcher loop runs: a liveness probe that
+    # needs no broker round trip (its age tells whether the worker is stuck).
+    worker_liveness_file: Path | None = None
     # `console run` starts a worker in its own process unless this is false.
     embedded_worker: bool = True
 
