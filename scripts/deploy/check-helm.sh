@@ -11,7 +11,9 @@ TOOLS=$(realpath -m .tools/deploy)
 CHART=helm/console
 KUBE_VERSIONS=(1.29.0 1.35.0)
 PROJECT_PYTHON=${PROJECT_PYTHON:-.venv/bin/python}
-OUT=$TOOLS/rendered
+# Not under .tools: checkov silently skips files below a hidden folder (0 resources, passed).
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/console-helm-rendered.XXXXXX")
+trap 'rm -rf "$OUT"' EXIT
 failed=()
 started=$SECONDS
 
@@ -86,9 +88,10 @@ checkov_rc=$?
 grep -E 'Check:|FAILED for' "$results/results_cli.txt"
 "$TOOLS/venv/bin/python" - "$results/results_json.json" <<'PY' || fail "checkov"
 import json, sys
-summary = json.load(open(sys.argv[1]))["summary"]
+report = json.load(open(sys.argv[1]))
+summary = report.get("summary", report)  # with nothing scanned, the report is the summary
 print("checkov: passed %(passed)d, failed %(failed)d, skipped %(skipped)d" % summary)
-sys.exit(summary["failed"] > 0 or not summary["passed"])
+sys.exit(summary["failed"] > 0 or not summary["passed"] or not summary["resource_count"])
 PY
 [ "$checkov_rc" -eq 0 ] || fail "checkov exited $checkov_rc"
 

@@ -180,7 +180,8 @@ async def test_a_suspended_tenant_says_so_on_the_screen_not_only_in_a_snackbar(
     app: FastAPI, factory: Factory, tabs
 ):
     tenant = await factory.tenant(name="Acme Widgets")
-    tab = await open_home(app, factory, tabs, tenant)
+    member = cookies(app, await factory.actor(tenant, "member"))
+    tab = await tabs().open(f"/t/{tenant.slug}/home", member)
     async with factory.db.system_session() as s:
         await s.execute(update(Tenant).where(Tenant.id == tenant.id).values(status="suspended"))
 
@@ -191,4 +192,11 @@ async def test_a_suspended_tenant_says_so_on_the_screen_not_only_in_a_snackbar(
     assert tab.snackbars() == []
     assert not tab.find_all("ProgressBar")
     assert tab.find("AppBar", text="Acme Widgets")
+
+    # Resumed: a refresh of the page (same session) builds the screen again.
+    async with factory.db.system_session() as s:
+        await s.execute(update(Tenant).where(Tenant.id == tenant.id).values(status="active"))
+    await tab.reload(member)
+    assert not tab.has_text("This tenant is suspended")
+    assert tile(tab, "members") == ["1", "Member"]
     assert tab.crashes == []

@@ -22,14 +22,13 @@ def modal(
 ) -> ft.AlertDialog:
     """A modal dialog: a title, its content in a column, then Cancel and the confirming
     button (Escape or a click outside do not dismiss it, so typed input is never lost).
-    Only content that can outgrow a small window scrolls: a scrolling column takes the whole
-    height."""
+    `scrollable`: the dialog scrolls when its content outgrows a small window (Flutter's own
+    dialog scrolling; a scrolling column inside would take the whole height)."""
     return ft.AlertDialog(
         modal=True,
+        scrollable=scrollable,
         title=ft.Text(title),
-        content=ft.Column(
-            content, tight=True, width=width, scroll=ft.ScrollMode.AUTO if scrollable else None
-        ),
+        content=ft.Column(content, tight=True, width=width),
         actions=[ft.TextButton("Cancel", tooltip=cancel_tooltip, on_click=on_cancel), confirm],
     )
 

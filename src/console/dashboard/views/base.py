@@ -27,6 +27,7 @@ class BaseView:
         self.query = query
         self._tasks: set[Future[Any]] = set()
         self.dialog: ft.AlertDialog | None = None
+        self.unavailable = False  # show_unavailable replaced the screen
         self.view = ft.View(route=route, controls=self.build(), padding=0, spacing=0)
 
     @property
@@ -40,7 +41,11 @@ class BaseView:
         """Load data; called once the view is on the page."""
 
     async def on_refresh(self) -> None:
-        """The browser reconnected (refresh, network blip): reload what is shown."""
+        """The browser reconnected (refresh, network blip): reload what is shown (a screen
+        that was unavailable is built again: the reason may be gone)."""
+        if self.unavailable:
+            await self.state.router.show(self.route)
+            return
         await self.on_enter()
 
     async def reload(self) -> None:
@@ -72,6 +77,7 @@ class BaseView:
         """Replace the screen with why it cannot be used (a suspended tenant, say); the app bar
         stays, so the user can switch tenant or sign out."""
         self.close_dialog()
+        self.unavailable = True
         self.view.controls = [
             ft.Container(
                 padding=24,

@@ -168,10 +168,6 @@ class JobsView(BaseView):
                 self._flush,
             )
 
-    async def on_refresh(self) -> None:
-        """Reconnected: reload what is shown; the live loop keeps running."""
-        await self.on_enter()
-
     async def on_leave(self) -> None:
         self.live = None
         await super().on_leave()  # cancels the live loop (and anything else this view started)

@@ -261,7 +261,9 @@ class ProjectsView(BaseView):
 
     @safe
     async def _open_create(self, _: ft.ControlEvent) -> None:
-        key = ft.TextField(label="Key", hint_text="WEB", autofocus=True, max_length=32)
+        key = ft.TextField(
+            label="Key", hint_text="WEB", autofocus=True, max_length=32, error_max_lines=3
+        )
         name = ft.TextField(label="Name", max_length=200)
         description = ft.TextField(label="Description", multiline=True, min_lines=2)
 
