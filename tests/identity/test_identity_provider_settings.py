@@ -73,7 +73,12 @@ async def test_an_unconfigured_tenant_has_no_provider(client: httpx.AsyncClient,
     check = await client.post(url(tenant, "/check"), headers=as_token(admin))
     assert check.status_code == 404
     target = await client.get(f"/api/v1/auth/tenants/{tenant.slug}")
-    assert target.json() == {"slug": tenant.slug, "name": tenant.name, "sign_in_available": False}
+    assert target.json() == {
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "sign_in_available": False,
+        "suspended": False,
+    }
 
 
 async def test_the_secret_is_stored_encrypted_and_never_returned(
