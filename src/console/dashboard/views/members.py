@@ -283,7 +283,11 @@ class MembersView(BaseView):
     @safe
     async def _open_invite(self, _: ft.ControlEvent) -> None:
         email = ft.TextField(
-            label="Email", hint_text="name@example.com", autofocus=True, max_length=320
+            label="Email",
+            hint_text="name@example.com",
+            autofocus=True,
+            max_length=320,
+            error_max_lines=3,
         )
         role = ft.Dropdown(
             label="Role",

@@ -345,10 +345,14 @@ class OperatorView(BaseView):
             helper="Lowercase letters, digits and dashes; used in addresses.",
             autofocus=True,
             max_length=63,
+            error_max_lines=3,
         )
         name = ft.TextField(label="Name", hint_text="ACME Corporation", max_length=200)
         email = ft.TextField(
-            label="First admin email", hint_text="admin@example.com", max_length=320
+            label="First admin email",
+            hint_text="admin@example.com",
+            max_length=320,
+            error_max_lines=3,
         )
         fields = {"slug": slug, "name": name, "admin_email": email}
 

@@ -39,6 +39,7 @@ class SettingsView(BaseView):
             label="Issuer URL",
             tooltip="Exactly as the provider's discovery document names it",
             hint_text="https://login.example.com/realms/acme",
+            error_max_lines=3,
         )
         self.client_id = ft.TextField(
             label="Client ID", tooltip="The console's client at the provider"
@@ -60,6 +61,7 @@ class SettingsView(BaseView):
             label="Allowed email domains",
             tooltip="Separated by spaces or commas, e.g. example.com",
             hint_text="example.com, example.org",
+            error_max_lines=3,
         )
         self.policy_error = ft.Text("", visible=False, color=ft.Colors.ERROR)
         self.join_policy = ft.RadioGroup(
@@ -245,10 +247,17 @@ class SettingsView(BaseView):
             self.page.update()
         if result["ok"]:
             lines = [
-                ft.Text(
-                    f"Sign-in configuration works: {result['detail']}",
-                    weight=ft.FontWeight.BOLD,
-                    color=ft.Colors.GREEN,
+                # The icon carries the colour; the text keeps the theme's (contrast in both).
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.CHECK_CIRCLE, color=ft.Colors.GREEN_700),
+                        ft.Text(
+                            f"Sign-in configuration works: {result['detail']}",
+                            weight=ft.FontWeight.BOLD,
+                            expand=True,
+                        ),
+                    ],
+                    spacing=8,
                 ),
                 ft.Text(f"Issuer: {result['issuer']}"),
             ] + [
