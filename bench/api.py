@@ -614,13 +614,19 @@ async def _load_worker(spec: dict[str, Any]) -> dict[str, Any]:
 # --- the run ---------------------------------------------------------------------------
 
 
-def environment(loadgen: str, pg_version: str) -> dict[str, Any]:
-    versions = {}
-    for name in PACKAGES:
+def package_versions(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Installed versions of these distributions (None: not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def environment(loadgen: str, pg_version: str) -> dict[str, Any]:
+    versions = package_versions(PACKAGES)
     wrk_version = None
     if loadgen == "wrk":
         wrk = shutil.which("wrk") or "wrk"

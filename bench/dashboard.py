@@ -34,7 +34,6 @@ import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.api import Server, Target, console_executable, cpu_seconds, free_port  # noqa: E402
+from bench.api import (  # noqa: E402
+    Server,
+    Target,
+    console_executable,
+    cpu_seconds,
+    free_port,
+    package_versions,
+)
 from bench.dashboard_client import USER_AGENT, Tab, walk  # noqa: E402
 from console.dashboard.views.projects import PAGE_SIZE  # noqa: E402
 
@@ -445,25 +451,19 @@ def server_log_summary(server: Server, measured_until: int | None) -> dict[str, 
     }
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(  # noqa: S603 - git of this checkout
+        [shutil.which("git") or "git", "-C", str(ROOT), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+
+
 def environment() -> dict[str, Any]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    git = subprocess.run(  # noqa: S603 - git of this checkout
-        [shutil.which("git") or "git", "-C", str(ROOT), "status", "--porcelain", "src"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    head = subprocess.run(  # noqa: S603 - git of this checkout
-        [shutil.which("git") or "git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    versions = package_versions(PACKAGES)
+    git = _git("status", "--porcelain", "src").splitlines()
+    head = _git("rev-parse", "--short", "HEAD").strip()
     return {
         "git_head": head or None,
         # The working tree is what the server ran: uncommitted source changes are listed.

@@ -24,7 +24,7 @@ from flet.messaging.protocol import decode_ext_from_msgpack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.dashboard.wire import Control, apply_patch
+from tests.dashboard.wire import Control, apply_patch, register_request
 
 REGISTER, PATCH, EVENT, UPDATE, INVOKE, CRASHED = 1, 2, 3, 4, 5, 6
 USER_AGENT = (
@@ -40,26 +40,6 @@ def encode(action: int, body: Any) -> bytes:
 
 def decode(frame: bytes) -> list[Any]:
     return msgpack.unpackb(frame[1:], strict_map_key=False, ext_hook=decode_ext_from_msgpack)
-
-
-def register_request(route: str) -> dict[str, Any]:
-    """What the Flutter web client sends first (FletBackend._registerClient)."""
-    return {
-        "session_id": "",
-        "page_name": "dashboard",
-        "page": {
-            "route": route,
-            "pwa": False,
-            "web": True,
-            "debug": False,
-            "wasm": True,
-            "multi_view": False,
-            "platform_brightness": "light",
-            "width": 1440.0,
-            "height": 900.0,
-            "platform": "linux",
-        },
-    }
 
 
 def _children(control: Control) -> Iterator[Control]:

@@ -45,7 +45,7 @@ from starlette.types import ASGIApp
 
 from console.dashboard.gate import HANDSHAKE, Handshake
 from tests.conftest import ORIGIN
-from tests.dashboard.wire import apply_patch
+from tests.dashboard.wire import apply_patch, register_request
 
 REGISTER, PATCH, EVENT, UPDATE, INVOKE, CRASHED = 1, 2, 3, 4, 5, 6
 # Props whose string values a person can read on screen (or in a tooltip).
@@ -62,26 +62,6 @@ def encode(action: int, body: Any) -> bytes:
 def decode(frame: bytes) -> list[Any]:
     assert frame[:1] == b"\x00", f"not a protocol frame: {frame[:8]!r}"
     return msgpack.unpackb(frame[1:], strict_map_key=False, ext_hook=decode_ext_from_msgpack)
-
-
-def register_request(route: str, session_id: str = "", page_name: str = "dashboard") -> dict:
-    """What the Flutter web client sends first (FletBackend._registerClient)."""
-    return {
-        "session_id": session_id,
-        "page_name": page_name,
-        "page": {
-            "route": route,
-            "pwa": False,
-            "web": True,
-            "debug": False,
-            "wasm": True,
-            "multi_view": False,
-            "platform_brightness": "light",
-            "width": 1280.0,
-            "height": 800.0,
-            "platform": "linux",
-        },
-    }
 
 
 def _is_control(value: Any) -> bool:

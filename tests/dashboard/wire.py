@@ -1,5 +1,6 @@
-"""The client's copy of a Flet page: patches from the server applied as the Flutter client
-applies them (shared by the in-process test browser and bench/dashboard_client.py)."""
+"""What the Flutter client does on the wire: registers, and keeps its copy of the page by
+applying the server's patches (shared by the in-process test browser and
+bench/dashboard_client.py)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,23 @@ def apply_patch(target: Control, patch: list[Any]) -> None:
             container.pop(key)
         else:
             raise AssertionError(f"unknown patch operation {op!r}")
+
+
+def register_request(route: str, session_id: str = "", page_name: str = "dashboard") -> dict:
+    """What the Flutter web client sends first (FletBackend._registerClient)."""
+    return {
+        "session_id": session_id,
+        "page_name": page_name,
+        "page": {
+            "route": route,
+            "pwa": False,
+            "web": True,
+            "debug": False,
+            "wasm": True,
+            "multi_view": False,
+            "platform_brightness": "light",
+            "width": 1280.0,
+            "height": 800.0,
+            "platform": "linux",
+        },
+    }

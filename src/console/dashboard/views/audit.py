@@ -14,7 +14,7 @@ from console.dashboard.api_client import ApiError
 from console.dashboard.controls.pager import Pager
 from console.dashboard.notify import problem_text, safe
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant, page_body
+from console.dashboard.views.chrome import enter_as_admin, page_body
 
 PAGE_SIZE = 50
 ANYONE = "anyone"
@@ -148,13 +148,7 @@ class AuditView(BaseView):
 
     @safe
     async def on_enter(self) -> None:
-        state = self.state
-        if await enter_tenant(self, self.slug, self.loading) is None:
-            return
-        if state.tenant["role"] != "admin":
-            self.loading.visible = False
-            self.denied.visible = True
-            self.page.update()
+        if not await enter_as_admin(self, self.slug, self.loading, self.denied):
             return
         self.filters.visible = True
         await self._load_actors()

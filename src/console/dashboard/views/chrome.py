@@ -44,6 +44,20 @@ async def enter_tenant(view: BaseView, slug: str, busy: ft.Control) -> dict[str,
     return state.tenant
 
 
+async def enter_as_admin(view: BaseView, slug: str, busy: ft.Control, denied: ft.Control) -> bool:
+    """`enter_tenant` for a screen only admins use: anyone else gets `denied` shown instead of
+    the API's refusal. True if the screen may load."""
+    tenant = await enter_tenant(view, slug, busy)
+    if tenant is None:
+        return False
+    if tenant["role"] != "admin":
+        busy.visible = False
+        denied.visible = True
+        view.page.update()
+        return False
+    return True
+
+
 def page_body(busy: ft.Control, *controls: ft.Control) -> list[ft.Control]:
     """A screen's layout: its loading bar on top, then its controls in a padded, scrolling
     column (beside the navigation rail, once the chrome is up)."""

@@ -12,7 +12,7 @@ import flet as ft
 from console.dashboard.api_client import ApiError
 from console.dashboard.notify import problem_text, safe, snack
 from console.dashboard.views.base import BaseView
-from console.dashboard.views.chrome import enter_tenant, page_body
+from console.dashboard.views.chrome import enter_as_admin, page_body
 
 DENIED = "Only admins can change tenant settings."
 DEFAULT_SCOPES = "openid email profile"
@@ -121,13 +121,7 @@ class SettingsView(BaseView):
 
     @safe
     async def on_enter(self) -> None:
-        state = self.state
-        if await enter_tenant(self, self.slug, self.loading) is None:
-            return
-        if state.tenant["role"] != "admin":
-            self.loading.visible = False
-            self.denied.visible = True
-            self.page.update()
+        if not await enter_as_admin(self, self.slug, self.loading, self.denied):
             return
         await self._load()
 
